@@ -1,0 +1,52 @@
+#include "litestream/io.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace litestream {
+
+Status Reader::ReadFull(uint8_t* buf, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    LS_ASSIGN_OR_RETURN(size_t got, Read(buf + done, n - done));
+    if (got == 0) {
+      return Status::Corruption("unexpected end of stream: wanted " + std::to_string(n) + " bytes, got " +
+                                std::to_string(done));
+    }
+    done += got;
+  }
+  return Status::OK();
+}
+
+Result<std::vector<uint8_t>> Reader::ReadAll(size_t max_bytes) {
+  std::vector<uint8_t> out;
+  uint8_t chunk[64 * 1024];
+  for (;;) {
+    LS_ASSIGN_OR_RETURN(size_t got, Read(chunk, sizeof(chunk)));
+    if (got == 0) return out;
+    if (out.size() + got > max_bytes) {
+      return Status::InvalidArgument("stream larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    out.insert(out.end(), chunk, chunk + got);
+  }
+}
+
+Result<size_t> BufferReader::Read(uint8_t* buf, size_t n) {
+  size_t count = std::min(n, data_.size() - pos_);
+  if (count > 0) std::memcpy(buf, data_.data() + pos_, count);
+  pos_ += count;
+  return count;
+}
+
+Result<uint64_t> Copy(Reader& from, Writer& to) {
+  std::vector<uint8_t> chunk(256 * 1024);
+  uint64_t total = 0;
+  for (;;) {
+    LS_ASSIGN_OR_RETURN(size_t got, from.Read(chunk.data(), chunk.size()));
+    if (got == 0) return total;
+    LS_RETURN_IF_ERROR(to.Write(chunk.data(), got));
+    total += got;
+  }
+}
+
+}  // namespace litestream

@@ -1,0 +1,39 @@
+#include "support/paths.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+namespace litestream::testing {
+namespace {
+
+std::vector<std::string>& TempDirs() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+void RemoveTempDirs() {
+  if (std::getenv("LITESTREAM_KEEP_TEST_DIRS") != nullptr) return;
+  std::error_code ec;
+  for (const auto& d : TempDirs()) std::filesystem::remove_all(d, ec);
+}
+
+}  // namespace
+
+std::string TestDataPath(const std::string& relative) { return std::string(LITESTREAM_TESTDATA_DIR) + "/" + relative; }
+
+std::string BinPath(const std::string& name) { return std::string(LITESTREAM_BIN_DIR) + "/" + name; }
+
+std::string MakeTempDir(const std::string& prefix) {
+  static std::once_flag once;
+  std::call_once(once, [] { std::atexit(RemoveTempDirs); });
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
+  TempDirs().push_back(tmpl);
+  return tmpl;
+}
+
+}  // namespace litestream::testing

@@ -1,0 +1,15 @@
+// Locations the tests need: the checked-in test vectors and the built binaries.
+#pragma once
+
+#include <string>
+
+namespace litestream::testing {
+
+// tests/testdata/<relative>
+std::string TestDataPath(const std::string& relative);
+// <build>/bin/<name>: litestream, sqlite3, ...
+std::string BinPath(const std::string& name);
+// A fresh empty directory under $TMPDIR, removed when the process exits normally.
+std::string MakeTempDir(const std::string& prefix);
+
+}  // namespace litestream::testing
