@@ -28,7 +28,12 @@ std::string BinPath(const std::string& name) { return std::string(LITESTREAM_BIN
 
 std::string MakeTempDir(const std::string& prefix) {
   static std::once_flag once;
-  std::call_once(once, [] { std::atexit(RemoveTempDirs); });
+  // Construct the list before registering the handler: statics are destroyed in reverse order of
+  // construction/registration, so the list must outlive RemoveTempDirs.
+  std::call_once(once, [] {
+    TempDirs();
+    std::atexit(RemoveTempDirs);
+  });
   const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);

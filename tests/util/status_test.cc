@@ -54,3 +54,20 @@ TEST(LtxNames, FormatAndParse) {
 
 }  // namespace
 }  // namespace litestream
+
+#include "util/time_format.h"
+
+namespace litestream {
+namespace {
+
+TEST(RFC3339, ParsesUtcOffsetsAndFractions) {
+  EXPECT_EQ(ParseRFC3339("2025-01-01T00:00:00Z")->time_since_epoch().count(), 1735689600000);
+  EXPECT_EQ(ParseRFC3339("2025-01-01T00:00:00.123456Z")->time_since_epoch().count(), 1735689600123);
+  EXPECT_EQ(ParseRFC3339("2025-01-01T02:00:00.5+02:00")->time_since_epoch().count(), 1735689600500);
+  EXPECT_FALSE(ParseRFC3339("2025-01-01 00:00:00").ok());
+  EXPECT_FALSE(ParseRFC3339("2025-01-01T00:00:00").ok());
+  EXPECT_FALSE(ParseRFC3339("yesterday").ok());
+}
+
+}  // namespace
+}  // namespace litestream

@@ -1,0 +1,48 @@
+// litestream <command> [flags] [args]: dispatch to the command table (commands.cc).
+#include <cstdlib>
+#include <exception>
+
+#include "cli/cli.h"
+
+namespace {
+
+// Upstream copies the LITESTREAM_* credential aliases to the AWS_* names when those are unset. Only the CLI
+// touches the process environment; the library reads it through ParseOptions::env.
+void ApplyLitestreamEnv() {
+  const char* pairs[][2] = {{"LITESTREAM_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
+                            {"LITESTREAM_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"}};
+  for (const auto& p : pairs) {
+    const char* v = std::getenv(p[0]);
+    if (v != nullptr && std::getenv(p[1]) == nullptr) setenv(p[1], v, 0);
+  }
+}
+
+int Run(int argc, char** argv) {
+  using litestream::cli::Args;
+  ApplyLitestreamEnv();
+  Args args(argv + 1, argv + argc);
+  std::string cmd = args.empty() ? "" : args[0];
+  if (!args.empty()) args.erase(args.begin());
+  for (const auto& c : litestream::cli::Commands()) {
+    if (cmd == c.name) return c.run(args);
+  }
+  if (cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help") {
+    litestream::cli::PrintUsage();
+    return 0;
+  }
+  if (cmd.empty() || cmd[0] == '-') {
+    litestream::cli::PrintUsage();
+    return 1;
+  }
+  return litestream::cli::PrintError("litestream " + cmd + ": unknown command");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    return litestream::cli::PrintError(e.what());
+  }
+}

@@ -1,0 +1,960 @@
+#include "db/database.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "wal/reader.h"
+
+namespace litestream {
+namespace {
+
+constexpr int64_t kWalHeaderSize = 32;
+constexpr int64_t kWalFrameHeaderSize = 24;
+constexpr int kDiskFullSweepThreshold = 3;
+
+int64_t CalcWalSize(uint32_t page_size, uint32_t pages) {
+  return kWalHeaderSize + (kWalFrameHeaderSize + static_cast<int64_t>(page_size)) * static_cast<int64_t>(pages);
+}
+
+std::string DefaultMetaPath(const std::string& db_path) {
+  std::filesystem::path p(db_path);
+  return (p.parent_path() / ("." + p.filename().string() + "-litestream")).string();
+}
+
+int64_t NowMillis(Clock* clock) { return clock->Now().time_since_epoch().count(); }
+
+uint32_t ReadBE32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// Reads exactly n bytes at offset or fails naming the file.
+Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_t n, const std::string& path) {
+  LS_ASSIGN_OR_RETURN(size_t got, file.ReadAt(offset, buf, n));
+  if (got != n) {
+    return Status::Corruption(path + ": short read at offset " + std::to_string(offset) + ": " +
+                              std::to_string(got) + " of " + std::to_string(n) + " bytes");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string_view CheckpointModeName(CheckpointMode mode) {
+  return mode == CheckpointMode::kPassive ? "PASSIVE" : "TRUNCATE";
+}
+
+Database::Database(DbOptions options, Logger logger, FileSystem* fs, Clock* clock)
+    : options_(std::move(options)),
+      meta_path_(options_.meta_path.empty() ? DefaultMetaPath(options_.path) : options_.meta_path),
+      logger_(logger.With({{"db", options_.path}})),
+      fs_(fs),
+      clock_(clock) {}
+
+Database::~Database() { Close(); }
+
+std::string Database::LtxDir(int level) const { return meta_path_ + "/ltx/" + std::to_string(level); }
+
+std::string Database::LtxPath(int level, TXID min_txid, TXID max_txid) const {
+  return LtxDir(level) + "/" + FormatLtxFilename(min_txid, max_txid);
+}
+
+void Database::SetOnNewFile(std::function<void(TXID)> callback) {
+  std::lock_guard<std::mutex> lock(callback_mu_);
+  on_new_file_ = std::move(callback);
+}
+
+SyncState Database::sync_state() const {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  return state_;
+}
+
+// Removes every *.tmp under the meta dir: leftovers of a sync or download interrupted by a crash.
+static void SweepTempFiles(FileSystem* fs, const std::string& dir) {
+  auto names = fs->ListDir(dir);
+  if (!names.ok()) return;
+  for (const auto& name : *names) {
+    std::string path = dir + "/" + name;
+    auto info = fs->Stat(path);
+    if (!info.ok()) continue;
+    if (info->is_dir) {
+      SweepTempFiles(fs, path);
+    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) {
+      (void)fs->Remove(path);
+    }
+  }
+}
+
+Status Database::Open() {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  closed_ = false;
+  SweepTempFiles(fs_, meta_path_);
+  return Status::OK();
+}
+
+void Database::Close() {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  CloseLocked();
+}
+
+void Database::CloseLocked() {
+  if (closed_) return;
+  closed_ = true;
+  ReleaseReadLockLocked();
+  // SQLite's connections go first; the main-file handle we read pages through belongs to read_conn_.
+  db_file_.reset();
+  checkpoint_conn_.Close();
+  write_conn_.Close();
+  read_conn_.Close();
+  initialized_ = false;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SQLite set-up (§3.1)
+
+Status Database::InitLocked() {
+  if (initialized_) return Status::OK();
+  if (closed_) return Status::FailedPrecondition("database closed");
+
+  auto db_info = fs_->Stat(options_.path);
+  if (!db_info.ok()) {
+    if (db_info.status().IsNotFound()) return Status::NotFound("database does not exist");
+    return db_info.status();
+  }
+  db_mode_ = db_info->mode & 0777;
+  db_uid_ = db_info->uid;
+  db_gid_ = db_info->gid;
+  auto dir_info = fs_->Stat(std::filesystem::path(options_.path).parent_path().string());
+  if (dir_info.ok()) dir_mode_ = dir_info->mode & 0777;
+
+  auto open_conn = [&](SqliteConn* conn) -> Status {
+    LS_ASSIGN_OR_RETURN(*conn, SqliteConn::Open(options_.path, options_.busy_timeout));
+    LS_RETURN_IF_ERROR(conn->Exec("PRAGMA wal_autocheckpoint = 0;"));
+    // Keep the WAL file when our connections close, so the application's WAL is never deleted under it.
+    int persist = 1;
+    int rc = sqlite3_file_control(conn->raw(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    return SqliteStatus(rc, conn->raw(), "set persist wal");
+  };
+  Status s = open_conn(&read_conn_);
+  if (s.ok()) s = open_conn(&write_conn_);
+  if (s.ok()) s = open_conn(&checkpoint_conn_);
+  if (s.ok()) {
+    auto mode = checkpoint_conn_.QueryText("PRAGMA journal_mode = wal;");
+    if (!mode.ok()) s = mode.status();
+    else if (*mode != "wal") s = Status::FailedPrecondition("enable wal failed, mode=\"" + *mode + "\"");
+  }
+  if (s.ok()) s = checkpoint_conn_.Exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);");
+  if (s.ok()) s = checkpoint_conn_.Exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);");
+  if (s.ok()) s = AcquireReadLockLocked();
+  if (s.ok()) {
+    // Read pages through SQLite's own handle on the main file: no extra fd whose close() would drop the
+    // POSIX locks SQLite holds in this process (ours, or the host application's when embedded).
+    auto file = SqliteMainFile::Open(read_conn_.raw(), options_.path);
+    if (!file.ok()) s = file.status();
+    else db_file_ = std::move(*file);
+  }
+  if (s.ok()) {
+    auto ps = checkpoint_conn_.QueryInt("PRAGMA page_size;");
+    if (!ps.ok()) s = ps.status();
+    else if (*ps <= 0) s = Status::Corruption("invalid page size " + std::to_string(*ps));
+    else page_size_ = static_cast<uint32_t>(*ps);
+  }
+  if (s.ok()) s = fs_->MkdirAll(LtxDir(0), dir_mode_ | 0700);
+  if (!s.ok()) {
+    ReleaseReadLockLocked();
+    db_file_.reset();
+    checkpoint_conn_.Close();
+    write_conn_.Close();
+    read_conn_.Close();
+    return s.WithContext("init");
+  }
+  initialized_ = true;
+  logger_.Debug("initialized", {{"page_size", std::to_string(page_size_.load())}});
+  return Status::OK();
+}
+
+Status Database::AcquireReadLockLocked() {
+  if (read_tx_open_) return Status::OK();
+  LS_RETURN_IF_ERROR(read_conn_.Exec("BEGIN;"));
+  auto count = read_conn_.QueryInt("SELECT COUNT(1) FROM _litestream_seq;");
+  if (!count.ok()) {
+    (void)read_conn_.Exec("ROLLBACK;");
+    return count.status().WithContext("acquire read lock");
+  }
+  read_tx_open_ = true;
+  return Status::OK();
+}
+
+void Database::ReleaseReadLockLocked() {
+  if (!read_tx_open_) return;  // a second release is harmless (#934)
+  read_tx_open_ = false;
+  if (read_conn_.is_open()) (void)read_conn_.Exec("ROLLBACK;");
+}
+
+Status Database::BumpSeqLocked() {
+  return checkpoint_conn_.Exec(
+      "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1;");
+}
+
+Status Database::EnsureWalExistsLocked() {
+  auto info = fs_->Stat(wal_path());
+  if (info.ok() && info->size >= static_cast<uint64_t>(kWalHeaderSize)) return Status::OK();
+  return BumpSeqLocked().WithContext("ensure wal exists");
+}
+
+Result<std::vector<uint8_t>> Database::ReadWalHeader() {
+  LS_ASSIGN_OR_RETURN(auto file, fs_->OpenRandomAccess(wal_path()));
+  std::vector<uint8_t> header(kWalHeaderSize);
+  LS_ASSIGN_OR_RETURN(size_t n, file->ReadAt(0, header.data(), header.size()));
+  header.resize(n);
+  return header;
+}
+
+int64_t Database::WalSizeThreshold(uint32_t pages) const { return CalcWalSize(page_size_.load(), pages); }
+
+// ---------------------------------------------------------------------------------------------------
+// Position (§3.3)
+
+Result<TXID> Database::Pos() {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  return PosLocked();
+}
+
+Result<TXID> Database::PosLocked() {
+  if (cached_pos_) return *cached_pos_;
+  auto files = ListLocalLtx(0);
+  if (!files.ok()) return files.status();
+  if (files->empty()) {
+    cached_pos_ = 0;
+    return TXID{0};
+  }
+  const LtxFileInfo& last = files->back();
+  // Verify the newest file completely once (checksum); a corrupt L0 must not become our position.
+  LS_ASSIGN_OR_RETURN(auto reader, OpenLocalLtx(0, last.min_txid, last.max_txid));
+  std::string name = LtxPath(0, last.min_txid, last.max_txid);
+  LS_RETURN_IF_ERROR(ltx::VerifyFile(*reader, name));
+  cached_pos_ = last.max_txid;
+  return last.max_txid;
+}
+
+Result<std::vector<LtxFileInfo>> Database::ListLocalLtx(int level) {
+  std::vector<LtxFileInfo> files;
+  auto names = fs_->ListDir(LtxDir(level));
+  if (!names.ok()) {
+    if (names.status().IsNotFound()) return files;
+    return names.status();
+  }
+  for (const auto& name : *names) {
+    LtxFileInfo info;
+    info.level = level;
+    if (!ParseLtxFilename(name, &info.min_txid, &info.max_txid)) continue;
+    auto st = fs_->Stat(LtxDir(level) + "/" + name);
+    if (!st.ok()) continue;
+    info.size = static_cast<int64_t>(st->size);
+    info.created_at = st->mtime;
+    files.push_back(info);
+  }
+  std::sort(files.begin(), files.end(), [](const LtxFileInfo& a, const LtxFileInfo& b) {
+    return std::tie(a.min_txid, a.max_txid) < std::tie(b.min_txid, b.max_txid);
+  });
+  return files;
+}
+
+Result<std::unique_ptr<Reader>> Database::OpenLocalLtx(int level, TXID min_txid, TXID max_txid) {
+  return fs_->OpenSequential(LtxPath(level, min_txid, max_txid), 0);
+}
+
+void Database::RemoveLocalLtx(const std::vector<LtxFileInfo>& files) {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  for (const auto& f : files) {
+    Status s = fs_->Remove(LtxPath(f.level, f.min_txid, f.max_txid));
+    if (!s.ok() && !s.IsNotFound()) logger_.Warn("remove local ltx file", {{"error", s.message()}});
+  }
+  InvalidatePosLocked();
+}
+
+Status Database::ResetLocalState() {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  InvalidatePosLocked();
+  state_ = SyncState{};
+  return fs_->RemoveAll(meta_path_ + "/ltx");
+}
+
+}  // namespace litestream
+
+namespace litestream {
+
+// ---------------------------------------------------------------------------------------------------
+// Sync (§3.3 - §3.5)
+
+Result<int> Database::Sync() {
+  int files = 0;
+  for (;;) {
+    bool limited = false;
+    bool wrote = false;
+    bool reached_end = false;
+    {
+      std::lock_guard<std::mutex> lock(exec_mu_);
+      Status s = InitLocked();
+      if (s.IsNotFound() && !initialized_) return files;  // no database yet: nothing to do
+      LS_RETURN_IF_ERROR(s);
+      LS_RETURN_IF_ERROR(EnsureWalExistsLocked());
+      // The emergency threshold is judged on the logical WAL size before this chunk (#1290 family).
+      int64_t orig_wal_size = state_.last_synced_wal_offset;
+      if (orig_wal_size == 0) {
+        auto info = fs_->Stat(wal_path());
+        orig_wal_size = info.ok() ? static_cast<int64_t>(info->size) : 0;
+      }
+      auto result = SyncOnceLocked(options_.max_sync_wal_bytes, /*from_checkpoint=*/false,
+                                   /*force_snapshot=*/false, &limited);
+      if (!result.ok()) {
+        if (result.status().IsDiskFull() && ++consecutive_disk_full_ >= kDiskFullSweepThreshold) {
+          SweepTempFiles(fs_, meta_path_);
+        }
+        return result.status();
+      }
+      consecutive_disk_full_ = 0;
+      wrote = *result;
+      reached_end = state_.synced_to_wal_end;
+      if (wrote) {
+        files++;
+        state_.synced_since_checkpoint = true;
+      }
+      if (!limited || reached_end || orig_wal_size >= WalSizeThreshold(EffectiveTruncatePageN())) {
+        LS_RETURN_IF_ERROR(
+            CheckpointIfNeededLocked(orig_wal_size, state_.last_synced_wal_offset).WithContext("checkpoint"));
+      }
+    }
+    if (!wrote || !limited || reached_end) return files;
+  }
+}
+
+uint32_t Database::EffectiveTruncatePageN() const {
+  return options_.truncate_page_n == 0 ? 121359 : options_.truncate_page_n;
+}
+
+Result<bool> Database::SyncOnceLocked(int64_t max_bytes, bool from_checkpoint, bool force_snapshot,
+                                      bool* limited) {
+  *limited = false;
+  if (!from_checkpoint) LockCheckpointShared();
+  struct Unlock {
+    Database* db;
+    bool active;
+    ~Unlock() {
+      if (active) db->UnlockCheckpointShared();
+    }
+  } unlock{this, !from_checkpoint};
+
+  VerifyResult v;
+  if (force_snapshot) {
+    LS_ASSIGN_OR_RETURN(auto header, ReadWalHeader());
+    if (header.size() < kWalHeaderSize) return Status::IOError(wal_path() + ": short wal header");
+    v.offset = kWalHeaderSize;
+    v.salt1 = ReadBE32(header.data() + 16);
+    v.salt2 = ReadBE32(header.data() + 20);
+    v.snapshotting = true;
+    v.reason = "checkpoint boundary snapshot";
+  } else {
+    LS_ASSIGN_OR_RETURN(v, VerifyLocked());
+  }
+  return WriteL0Locked(v, v.snapshotting ? 0 : max_bytes, limited);
+}
+
+}  // namespace litestream
+
+namespace litestream {
+
+// ---------------------------------------------------------------------------------------------------
+// Checkpoints (§3.6)
+
+Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size) {
+  if (page_size_ == 0) return Status::OK();
+  const int64_t truncate_threshold = WalSizeThreshold(EffectiveTruncatePageN());
+  if (state_.last_synced_wal_offset < truncate_threshold) state_.truncate_passive_failed = false;
+
+  // 1. Emergency: the WAL grew past the truncate threshold. Try PASSIVE first, then TRUNCATE.
+  if (orig_wal_size >= truncate_threshold) {
+    if (!state_.truncate_passive_failed) {
+      auto restarted = CheckpointLocked(CheckpointMode::kPassive);
+      if (!restarted.ok()) {
+        if (restarted.status().code() != StatusCode::kBusy) return restarted.status();
+        state_.truncate_passive_failed = true;
+      } else if (*restarted) {
+        state_.truncate_passive_failed = false;
+        if (state_.last_synced_wal_offset < truncate_threshold) {
+          logger_.Info("wal restarted by passive checkpoint, skipping truncate checkpoint",
+                       {{"wal_size", std::to_string(orig_wal_size)}});
+          return Status::OK();
+        }
+      } else {
+        state_.truncate_passive_failed = true;
+      }
+    }
+    logger_.Info("forcing truncate checkpoint", {{"wal_size", std::to_string(orig_wal_size)},
+                                                 {"threshold", std::to_string(truncate_threshold)}});
+    auto restarted = CheckpointLocked(CheckpointMode::kTruncate);
+    if ((restarted.ok() && *restarted) || state_.last_synced_wal_offset < truncate_threshold) {
+      state_.truncate_passive_failed = false;
+    }
+    return restarted.status();
+  }
+
+  auto passive_ignoring_busy = [&]() -> Status {
+    auto restarted = CheckpointLocked(CheckpointMode::kPassive);
+    if (!restarted.ok() && restarted.status().code() == StatusCode::kBusy) {
+      logger_.Trace("passive checkpoint skipped", {{"reason", "database busy"}});
+      return Status::OK();
+    }
+    return restarted.status();
+  };
+
+  // 2. PASSIVE by size.
+  if (new_wal_size >= WalSizeThreshold(options_.min_checkpoint_page_count)) return passive_ignoring_busy();
+
+  // 3. PASSIVE by time, only if something was synced since the last checkpoint (#896).
+  if (options_.checkpoint_interval.count() > 0 && state_.synced_since_checkpoint &&
+      new_wal_size > WalSizeThreshold(1)) {
+    auto info = fs_->Stat(options_.path);
+    if (!info.ok()) return info.status();
+    if (clock_->Now() - info->mtime > options_.checkpoint_interval) return passive_ignoring_busy();
+  }
+  return Status::OK();
+}
+
+Status Database::Checkpoint(CheckpointMode mode) {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  LS_RETURN_IF_ERROR(InitLocked());
+  return CheckpointLocked(mode).status();
+}
+
+Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
+  // Skip silently while a snapshot stream holds the lock; the next sync tries again.
+  if (!TryLockCheckpointExclusive()) return false;
+  struct Unlock {
+    Database* db;
+    ~Unlock() { db->UnlockCheckpointExclusive(); }
+  } unlock{this};
+
+  LS_ASSIGN_OR_RETURN(auto hdr0, ReadWalHeader());
+
+  // Copy everything pending into L0 first.
+  auto sync_all = [&](bool force_snapshot) -> Status {
+    bool limited = true;
+    while (limited) {
+      LS_ASSIGN_OR_RETURN(bool wrote, SyncOnceLocked(0, /*from_checkpoint=*/true, force_snapshot, &limited));
+      (void)wrote;
+      force_snapshot = false;
+    }
+    return Status::OK();
+  };
+  LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
+
+  // PASSIVE: hold the write lock (a barrier) so no commit lands between our last sync and the checkpoint.
+  bool barrier = false;
+  auto rollback_barrier = [&] {
+    if (barrier) (void)write_conn_.Exec("ROLLBACK;");
+    barrier = false;
+  };
+  if (mode == CheckpointMode::kPassive) {
+    LS_RETURN_IF_ERROR(write_conn_.Exec("BEGIN;"));
+    barrier = true;
+    Status s = write_conn_.Exec("INSERT INTO _litestream_lock (id) VALUES (1);");
+    if (s.ok()) s = sync_all(false);
+    if (!s.ok()) {
+      rollback_barrier();
+      return s.WithContext("checkpoint barrier");
+    }
+  }
+
+  // Execute: our read transaction must not pin the WAL while SQLite checkpoints.
+  ReleaseReadLockLocked();
+  Status exec_status = ExecCheckpoint(mode);
+  Status relock = AcquireReadLockLocked();
+  rollback_barrier();
+  LS_RETURN_IF_ERROR(exec_status);
+  LS_RETURN_IF_ERROR(relock.WithContext("re-acquire read lock"));
+  // Guarantee a frame in the WAL, and restart it after a full backfill.
+  LS_RETURN_IF_ERROR(BumpSeqLocked().WithContext("bump seq after checkpoint"));
+
+  LS_ASSIGN_OR_RETURN(auto hdr1, ReadWalHeader());
+  if (hdr0 == hdr1) {
+    state_.synced_since_checkpoint = false;
+    return false;
+  }
+  logger_.Debug("checkpoint restarted wal", {{"mode", std::string(CheckpointModeName(mode))}});
+
+  // PASSIVE ran under our write barrier, so nothing can have been missed: verify() sees the new salts
+  // with our last page intact and continues incrementally from offset 32.
+  if (mode == CheckpointMode::kPassive) {
+    LS_RETURN_IF_ERROR(sync_all(false).WithContext("post-checkpoint sync"));
+    state_.synced_since_checkpoint = false;
+    return true;
+  }
+
+  // TRUNCATE: commits between our pre-sync and the truncate may have been backfilled and truncated
+  // without being seen (#1198), and a TRUNCATE reports no frame count that could prove otherwise. Take a
+  // full-page snapshot L0 under the write lock.
+  LS_RETURN_IF_ERROR(write_conn_.Exec("BEGIN;"));
+  barrier = true;
+  Status s = write_conn_.Exec("INSERT INTO _litestream_lock (id) VALUES (1);");
+  if (s.ok()) s = sync_all(true);
+  rollback_barrier();
+  LS_RETURN_IF_ERROR(s.WithContext("checkpoint boundary snapshot"));
+  state_.synced_since_checkpoint = false;
+  return true;
+}
+
+Status Database::ExecCheckpoint(CheckpointMode mode) {
+  std::string sql = "PRAGMA wal_checkpoint(" + std::string(CheckpointModeName(mode)) + ");";
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3* db = checkpoint_conn_.raw();
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, db, sql);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    // (busy, log, checkpointed). A busy flag is not an error: whether the WAL restarted is judged by
+    // comparing WAL headers afterwards.
+    logger_.Debug("checkpoint", {{"mode", std::string(CheckpointModeName(mode))},
+                                 {"result", std::to_string(sqlite3_column_int(stmt, 0)) + "," +
+                                                std::to_string(sqlite3_column_int64(stmt, 1)) + "," +
+                                                std::to_string(sqlite3_column_int64(stmt, 2))}});
+    rc = sqlite3_step(stmt);
+  }
+  sqlite3_finalize(stmt);
+  return SqliteStatus(rc, db, sql);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Checkpoint lock
+
+void Database::LockCheckpointShared() {
+  std::unique_lock<std::mutex> lock(chk_mu_);
+  chk_cv_.wait(lock, [&] { return !chk_exclusive_; });
+  chk_shared_++;
+}
+
+void Database::UnlockCheckpointShared() {
+  std::lock_guard<std::mutex> lock(chk_mu_);
+  chk_shared_--;
+  chk_cv_.notify_all();
+}
+
+bool Database::TryLockCheckpointExclusive() {
+  std::lock_guard<std::mutex> lock(chk_mu_);
+  if (chk_exclusive_ || chk_shared_ > 0) return false;
+  chk_exclusive_ = true;
+  return true;
+}
+
+void Database::UnlockCheckpointExclusive() {
+  std::lock_guard<std::mutex> lock(chk_mu_);
+  chk_exclusive_ = false;
+  chk_cv_.notify_all();
+}
+
+}  // namespace litestream
+
+namespace litestream {
+
+// ---------------------------------------------------------------------------------------------------
+// verify (§3.4): may the next L0 continue where the last one ended, or must it hold every page?
+
+Result<Database::VerifyResult> Database::VerifyLocked() {
+  VerifyResult v;
+  v.snapshotting = true;
+  LS_ASSIGN_OR_RETURN(TXID pos, PosLocked());
+  if (pos == 0) {
+    v.reason = "first sync";
+    return v;
+  }
+  const std::string ltx_path = LtxPath(0, pos, pos);
+  LS_ASSIGN_OR_RETURN(auto ltx_reader, fs_->OpenSequential(ltx_path, 0));
+  ltx::Decoder dec(*ltx_reader, ltx_path);
+  LS_RETURN_IF_ERROR(dec.DecodeHeader());
+  const ltx::Header& h = dec.header();
+  const int64_t frame_size = kWalFrameHeaderSize + page_size_;
+  int64_t offset = h.wal_offset + h.wal_size;
+  v.prev_commit = h.commit;
+
+  LS_ASSIGN_OR_RETURN(auto wal_info, fs_->Stat(wal_path()));
+  if (offset > static_cast<int64_t>(wal_info.size)) {
+    state_.truncate_passive_failed = false;
+    if (state_.synced_to_wal_end) {
+      // Our own checkpoint truncated a WAL we had fully consumed (#927): continue from its new start.
+      state_.synced_to_wal_end = false;
+      v.snapshotting = false;
+      v.reason = "wal truncated after sync to end";
+      return v;
+    }
+    v.reason = "wal truncated by another process";
+    return v;
+  }
+
+  LS_ASSIGN_OR_RETURN(auto wal_file, fs_->OpenRandomAccess(wal_path()));
+  LS_ASSIGN_OR_RETURN(wal::Header wal_header, wal::ReadHeader(*wal_file));
+  const wal::Salts ltx_salts{h.wal_salt1, h.wal_salt2};
+  const bool salt_match = wal_header.salts == ltx_salts;
+  if (!salt_match) state_.truncate_passive_failed = false;
+
+  if (offset == kWalHeaderSize) {  // an L0 recorded at the WAL header (#900)
+    if (salt_match) {
+      v.snapshotting = false;
+      v.offset = offset;
+      v.salt1 = h.wal_salt1;
+      v.salt2 = h.wal_salt2;
+    } else {
+      v.reason = "wal header salt reset";
+    }
+    return v;
+  }
+  const int64_t prev = offset - frame_size;
+  if (prev < kWalHeaderSize) {
+    return Status::Corruption(ltx_path + ": previous WAL offset " + std::to_string(prev) + " is inside the header");
+  }
+  if (prev == kWalHeaderSize && !salt_match) {
+    v.reason = "wal header salt reset";
+    return v;
+  }
+  if (prev > kWalHeaderSize) {
+    LS_ASSIGN_OR_RETURN(bool last_page_match, LastPageMatch(*wal_file, dec, prev));
+    if (!last_page_match) {
+      v.reason = "last page does not exist in last ltx file, wal overwritten by another process";
+      return v;
+    }
+  }
+  if (!salt_match) {
+    // The WAL restarted after our last sync. Safe to continue from its start unless another restart
+    // (a FULL or RESTART checkpoint by someone else) happened in between.
+    LS_ASSIGN_OR_RETURN(wal::WalReader reader, wal::WalReader::Open(wal_file.get()));
+    LS_ASSIGN_OR_RETURN(auto salts, reader.FrameSaltsUntil(ltx_salts));
+    std::erase_if(salts, [&](const wal::Salts& s) { return s == wal_header.salts || s == ltx_salts; });
+    if (!salts.empty()) {
+      v.reason = "full or restart checkpoint detected";
+      return v;
+    }
+    v.snapshotting = false;
+    v.reason = "wal restarted";
+    return v;
+  }
+  v.snapshotting = false;
+  v.offset = offset;
+  v.salt1 = h.wal_salt1;
+  v.salt2 = h.wal_salt2;
+  return v;
+}
+
+// True if the WAL frame at `frame_offset` carries the LTX file's salts and its page, byte for byte, is in
+// the LTX file: the WAL still holds what we synced last time.
+Result<bool> Database::LastPageMatch(RandomAccessReader& wal_file, ltx::Decoder& dec, int64_t frame_offset) {
+  const uint32_t ps = page_size_;
+  std::vector<uint8_t> frame(kWalFrameHeaderSize + ps);
+  LS_ASSIGN_OR_RETURN(size_t n, wal_file.ReadAt(static_cast<uint64_t>(frame_offset), frame.data(), frame.size()));
+  if (n < frame.size()) return false;
+  const uint32_t pgno = ReadBE32(frame.data());
+  if (ReadBE32(frame.data() + 8) != dec.header().wal_salt1 || ReadBE32(frame.data() + 12) != dec.header().wal_salt2) {
+    return false;
+  }
+  std::vector<uint8_t> page(dec.header().page_size);
+  if (page.size() != ps) return false;
+  for (;;) {
+    uint32_t got = 0;
+    LS_ASSIGN_OR_RETURN(bool more, dec.NextPage(&got, page.data()));
+    if (!more) return false;
+    if (got == pgno && std::memcmp(page.data(), frame.data() + kWalFrameHeaderSize, ps) == 0) return true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Writing one L0 file (§3.5)
+
+Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_bytes, bool* limited) {
+  VerifyResult v = verified;
+  const uint32_t ps = page_size_;
+  LS_ASSIGN_OR_RETURN(TXID pos, PosLocked());
+  const TXID txid = pos + 1;
+  LS_ASSIGN_OR_RETURN(uint64_t db_size, db_file_->Size());
+  uint32_t commit = static_cast<uint32_t>(db_size / ps);
+
+  LS_ASSIGN_OR_RETURN(auto wal_file, fs_->OpenRandomAccess(wal_path()));
+  LS_ASSIGN_OR_RETURN(wal::Header wal_header, wal::ReadHeader(*wal_file));
+  if (wal_header.page_size != ps) {
+    return Status::Corruption(wal_path() + ": wal page size " + std::to_string(wal_header.page_size) +
+                              " != database page size " + std::to_string(ps));
+  }
+  // A full snapshot always reads the whole WAL: pages before any remembered offset may still be newer in
+  // the WAL than in the database file.
+  if (v.snapshotting) v.offset = kWalHeaderSize;
+  auto opened = v.offset == kWalHeaderSize
+                    ? wal::WalReader::Open(wal_file.get())
+                    : wal::WalReader::OpenAt(wal_file.get(), static_cast<uint64_t>(v.offset), {v.salt1, v.salt2});
+  if (!opened.ok() && wal::IsPrevFrameMismatch(opened.status())) {
+    logger_.Trace("prev frame mismatch, reading wal from start", {{"error", opened.status().message()}});
+    v.offset = kWalHeaderSize;
+    opened = wal::WalReader::Open(wal_file.get());
+  }
+  LS_ASSIGN_OR_RETURN(wal::WalReader reader, std::move(opened));
+  LS_ASSIGN_OR_RETURN(wal::PageMap map, reader.ReadPageMap(static_cast<uint64_t>(max_bytes)));
+  *limited = map.limited;
+  if (map.commit > 0) commit = map.commit;
+  const int64_t size = map.max_offset > 0 ? static_cast<int64_t>(map.max_offset) - v.offset : 0;
+  if (!v.snapshotting && size == 0) return false;  // idle
+
+  logger_.Debug("sync", {{"txid", FormatTXID(txid)},
+                         {"offset", std::to_string(v.offset)},
+                         {"size", std::to_string(size)},
+                         {"snapshot", v.snapshotting ? "true" : "false"},
+                         {"reason", v.reason}});
+
+  const std::string final_path = LtxPath(0, txid, txid);
+  const std::string tmp_path = final_path + ".tmp";
+  auto stage_error = [&](const Status& s, std::string_view op) {
+    (void)fs_->Remove(tmp_path);
+    return s.WithContext(std::string("stage-") + std::string(op) + " " + tmp_path);
+  };
+  if (Status s = fs_->MkdirAll(LtxDir(0), dir_mode_ | 0700); !s.ok()) return stage_error(s, "mkdir");
+  auto created = fs_->Create(tmp_path, db_mode_);
+  if (!created.ok()) return stage_error(created.status(), "open");
+  std::unique_ptr<WritableFile> out = std::move(*created);
+  (void)fs_->Chown(tmp_path, db_uid_, db_gid_);
+
+  ltx::Header header;
+  header.flags = ltx::kHeaderFlagNoChecksum;
+  header.page_size = ps;
+  header.commit = commit;
+  header.min_txid = txid;
+  header.max_txid = txid;
+  header.timestamp = NowMillis(clock_);
+  header.wal_offset = v.offset;
+  header.wal_size = size;
+  header.wal_salt1 = reader.salts().salt1;
+  header.wal_salt2 = reader.salts().salt2;
+  Status s = WriteL0Pages(*out, header, *wal_file, map, v.snapshotting, v.prev_commit);
+  if (s.ok()) s = out->Sync();
+  if (s.ok()) s = out->Close();
+  if (!s.ok()) return stage_error(s, "write");
+  if (s = fs_->Rename(tmp_path, final_path); !s.ok()) {
+    InvalidatePosLocked();
+    return stage_error(s, "rename");
+  }
+  if (s = fs_->SyncDir(LtxDir(0)); !s.ok()) {
+    InvalidatePosLocked();
+    return s.WithContext("stage-sync-dir " + LtxDir(0));
+  }
+
+  cached_pos_ = txid;
+  state_.last_synced_wal_offset = v.offset + size;
+  auto wal_now = fs_->Stat(wal_path());
+  state_.synced_to_wal_end = wal_now.ok() && static_cast<uint64_t>(v.offset + size) == wal_now->size;
+  {
+    std::lock_guard<std::mutex> lock(callback_mu_);
+    if (on_new_file_) on_new_file_(txid);
+  }
+  return true;
+}
+
+// Encodes the pages of an L0 file. A snapshot holds every page 1..commit (WAL version if the page map has
+// one, else the database file's); an incremental file holds the page map's pages plus every page that grew
+// the database since the previous file ((prev_commit, commit]), so that merges starting at TXID 1 stay
+// contiguous (§8.2).
+Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAccessReader& wal_file,
+                              const wal::PageMap& map, bool snapshot, uint32_t prev_commit) {
+  const uint32_t ps = header.page_size;
+  const uint32_t lock_pgno = ltx::LockPgno(ps);
+  ltx::Encoder enc(out, options_.page_encoding);
+  LS_RETURN_IF_ERROR(enc.EncodeHeader(header));
+  std::vector<uint8_t> page(ps);
+  auto read_page = [&](uint32_t pgno) -> Status {
+    auto it = map.pages.find(pgno);
+    if (it != map.pages.end()) {
+      return ReadAtFull(wal_file, static_cast<uint64_t>(it->second) + kWalFrameHeaderSize, page.data(), ps,
+                      wal_path());
+    }
+    return ReadAtFull(*db_file_, static_cast<uint64_t>(pgno - 1) * ps, page.data(), ps, options_.path);
+  };
+  auto encode = [&](uint32_t pgno) -> Status {
+    LS_RETURN_IF_ERROR(read_page(pgno));
+    return enc.EncodePage(pgno, page.data());
+  };
+  if (snapshot) {
+    for (uint32_t pgno = 1; pgno <= header.commit; pgno++) {
+      if (pgno == lock_pgno) continue;
+      LS_RETURN_IF_ERROR(encode(pgno));
+    }
+  } else {
+    auto it = map.pages.begin();
+    // Merge the page map's pgnos with the growth range, ascending.
+    uint32_t growth = prev_commit + 1;
+    for (;;) {
+      while (growth <= header.commit && (growth == lock_pgno || map.pages.count(growth) != 0)) growth++;
+      uint32_t next_map = it != map.pages.end() ? it->first : UINT32_MAX;
+      uint32_t next_growth = growth <= header.commit ? growth : UINT32_MAX;
+      uint32_t pgno = std::min(next_map, next_growth);
+      if (pgno == UINT32_MAX) break;
+      LS_RETURN_IF_ERROR(encode(pgno));
+      if (pgno == next_map) ++it;
+      else growth++;
+    }
+  }
+  return enc.Close();
+}
+
+}  // namespace litestream
+
+namespace litestream {
+
+// ---------------------------------------------------------------------------------------------------
+// Level-9 snapshots (§3.7)
+
+class SnapshotReader::Pages final : public ltx::PageSource {
+ public:
+  Pages(RandomAccessReader* db_file, std::string db_path, std::unique_ptr<RandomAccessFile> wal_file,
+        std::string wal_path)
+      : db_file_(db_file), db_path_(std::move(db_path)), wal_file_(std::move(wal_file)), wal_path_(std::move(wal_path)) {}
+
+  // Reads the WAL page map up to wal_end (frames past it are not part of the state at txid) and builds the
+  // header of a level-9 snapshot (§3.7).
+  Status Start(TXID txid, uint32_t page_size, const wal::Header& wal_header, int64_t wal_end, int64_t now_ms) {
+    LS_ASSIGN_OR_RETURN(uint64_t db_size, db_file_->Size());
+    header_.commit = static_cast<uint32_t>(db_size / page_size);
+    int64_t last_frame_end = 0;
+    if (wal_end > kWalHeaderSize) {
+      LS_ASSIGN_OR_RETURN(auto reader, wal::WalReader::Open(wal_file_.get()));
+      LS_ASSIGN_OR_RETURN(wal::PageMap map, reader.ReadPageMap(static_cast<uint64_t>(wal_end - kWalHeaderSize)));
+      if (map.commit > 0) header_.commit = map.commit;
+      wal_pages_.assign(map.pages.begin(), map.pages.end());
+      last_frame_end = static_cast<int64_t>(map.max_offset);
+    }
+    header_.flags = ltx::kHeaderFlagNoChecksum;
+    header_.page_size = page_size;
+    header_.min_txid = 1;
+    header_.max_txid = txid;
+    header_.timestamp = now_ms;
+    const int64_t frame_size = kWalFrameHeaderSize + page_size;
+    if (last_frame_end <= kWalHeaderSize) {
+      header_.wal_offset = kWalHeaderSize;
+      header_.wal_size = 0;
+    } else {  // the last frame only
+      header_.wal_offset = std::max<int64_t>(last_frame_end - frame_size, kWalHeaderSize);
+      header_.wal_size = last_frame_end - header_.wal_offset;
+    }
+    header_.wal_salt1 = wal_header.salts.salt1;
+    header_.wal_salt2 = wal_header.salts.salt2;
+    lock_pgno_ = ltx::LockPgno(page_size);
+    return Status::OK();
+  }
+
+  const ltx::Header& header() const override { return header_; }
+
+  Result<bool> NextPage(uint32_t* pgno, uint8_t* page) override {
+    if (next_pgno_ == lock_pgno_) next_pgno_++;
+    if (next_pgno_ > header_.commit) return false;
+    *pgno = next_pgno_++;
+    const uint32_t ps = header_.page_size;
+    while (wal_index_ < wal_pages_.size() && wal_pages_[wal_index_].first < *pgno) wal_index_++;
+    if (wal_index_ < wal_pages_.size() && wal_pages_[wal_index_].first == *pgno) {
+      LS_RETURN_IF_ERROR(
+          ReadAtFull(*wal_file_, wal_pages_[wal_index_].second + kWalFrameHeaderSize, page, ps, wal_path_));
+    } else {
+      LS_RETURN_IF_ERROR(ReadAtFull(*db_file_, static_cast<uint64_t>(*pgno - 1) * ps, page, ps, db_path_));
+    }
+    return true;
+  }
+
+  Status Close() override { return Status::OK(); }
+  uint64_t post_apply_checksum() const override { return 0; }
+
+ private:
+  RandomAccessReader* db_file_;
+  std::string db_path_;
+  std::unique_ptr<RandomAccessFile> wal_file_;
+  std::string wal_path_;
+  ltx::Header header_;
+  std::vector<std::pair<uint32_t, uint64_t>> wal_pages_;  // sorted pgno -> frame offset
+  size_t wal_index_ = 0;
+  uint32_t next_pgno_ = 1;
+  uint32_t lock_pgno_ = 0;
+};
+
+Result<std::unique_ptr<SnapshotReader>> Database::OpenSnapshot() {
+  std::unique_ptr<SnapshotReader> r(new SnapshotReader());
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  LS_RETURN_IF_ERROR(InitLocked());
+  if (page_size_ == 0) return Status::FailedPrecondition("database not ready");
+  LS_ASSIGN_OR_RETURN(TXID pos, PosLocked());
+  if (pos == 0) return Status::FailedPrecondition("database has no position yet");
+  LS_ASSIGN_OR_RETURN(auto wal_file, fs_->OpenRandomAccess(wal_path()));
+  LS_ASSIGN_OR_RETURN(wal::Header wal_header, wal::ReadHeader(*wal_file));
+  int64_t wal_end = kWalHeaderSize;
+  if (state_.last_synced_wal_offset > 0) {
+    wal_end = state_.last_synced_wal_offset;
+  } else {  // after a restart: the last L0's end, if it belongs to the current WAL generation
+    const std::string last = LtxPath(0, pos, pos);
+    LS_ASSIGN_OR_RETURN(auto ltx_reader, fs_->OpenSequential(last, 0));
+    ltx::Decoder dec(*ltx_reader, last);
+    LS_RETURN_IF_ERROR(dec.DecodeHeader());
+    if (wal::Salts{dec.header().wal_salt1, dec.header().wal_salt2} == wal_header.salts) {
+      wal_end = dec.header().wal_offset + dec.header().wal_size;
+    }
+  }
+  r->pages_ = std::make_unique<SnapshotReader::Pages>(db_file_.get(), path(), std::move(wal_file), wal_path());
+  LS_RETURN_IF_ERROR(
+      r->pages_->Start(pos, page_size_, wal_header, wal_end, NowMillis(clock_)).WithContext("snapshot " + path()));
+  // Position and content stay consistent: our checkpoints wait until this reader is done (#1164).
+  LockCheckpointShared();
+  r->holds_lock_ = true;
+  r->db_ = this;
+  r->txid_ = pos;
+  r->encoded_ = std::make_unique<ltx::EncodingReader>(*r->pages_, options_.page_encoding);
+  return r;
+}
+
+Result<size_t> SnapshotReader::Read(uint8_t* buf, size_t n) {
+  auto got = encoded_->Read(buf, n);
+  if (!got.ok() || *got == 0) Release();
+  return got;
+}
+
+void SnapshotReader::Release() {
+  if (holds_lock_) {
+    holds_lock_ = false;
+    db_->UnlockCheckpointShared();
+  }
+}
+
+SnapshotReader::~SnapshotReader() { Release(); }
+
+// ---------------------------------------------------------------------------------------------------
+// Database behind replica (§3.9, #781)
+
+Status Database::CatchUpWithReplica(StorageClient& client) {
+  std::lock_guard<std::mutex> lock(exec_mu_);
+  LS_ASSIGN_OR_RETURN(TXID local, PosLocked());
+  LS_ASSIGN_OR_RETURN(auto remote, client.List(0, 0));
+  if (remote.empty() || remote.back().max_txid <= local) return Status::OK();
+  const LtxFileInfo newest = remote.back();
+  logger_.Info("database behind replica, fetching replica's newest L0",
+               {{"local_txid", FormatTXID(local)}, {"replica_txid", FormatTXID(newest.max_txid)}});
+  LS_RETURN_IF_ERROR(fs_->RemoveAll(LtxDir(0)));
+  InvalidatePosLocked();
+  LS_RETURN_IF_ERROR(fs_->MkdirAll(LtxDir(0), dir_mode_ | 0700));
+  LS_ASSIGN_OR_RETURN(auto in, client.Open(0, newest.min_txid, newest.max_txid, 0, 0));
+  const std::string final_path = LtxPath(0, newest.min_txid, newest.max_txid);
+  const std::string tmp_path = final_path + ".tmp";
+  LS_ASSIGN_OR_RETURN(auto out, fs_->Create(tmp_path, db_mode_));
+  auto copied = Copy(*in, *out);
+  Status s = copied.status();
+  if (s.ok()) s = out->Sync();
+  if (s.ok()) s = out->Close();
+  if (s.ok()) s = fs_->Rename(tmp_path, final_path);
+  if (s.ok()) s = fs_->SyncDir(LtxDir(0));
+  if (!s.ok()) {
+    (void)fs_->Remove(tmp_path);
+    return s.WithContext("fetch replica L0 " + FormatLtxFilename(newest.min_txid, newest.max_txid));
+  }
+  state_ = SyncState{};
+  return Status::OK();
+}
+
+}  // namespace litestream

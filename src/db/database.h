@@ -1,0 +1,204 @@
+// One replicated database: owns Litestream's SQLite connections to it, turns committed WAL frames into
+// local L0 LTX files (one file per sync, TXID + 1), owns checkpointing, and produces level-9 snapshots.
+// Follows ENGINE.md §3 (setup, verify, sync, checkpoint, snapshot, restart) rule for rule.
+//
+// Thread-safety: every public method may be called from any thread. Sync chunks, checkpoints, snapshot
+// position capture and Close are serialized by one internal mutex (upstream's executor semaphore).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "db/sqlite_conn.h"
+#include "litestream/log.h"
+#include "litestream/storage.h"
+#include "ltx/decoder.h"
+#include "ltx/encoder.h"
+#include "ltx/encoding_reader.h"
+#include "util/clock.h"
+#include "util/file_system.h"
+#include "wal/reader.h"
+
+namespace litestream {
+
+struct DbOptions {
+  std::string path;       // absolute path of the database file
+  std::string meta_path;  // empty: <dir>/.<file>-litestream
+  std::chrono::milliseconds busy_timeout{1000};
+  std::chrono::milliseconds checkpoint_interval{60'000};  // 0 disables time-based checkpoints
+  uint32_t min_checkpoint_page_count = 1000;
+  uint32_t truncate_page_n = 121359;          // 0 means the default
+  int64_t max_sync_wal_bytes = 64 << 20;      // per L0 file, cut at commit boundaries; 0 = unlimited
+  ltx::PageEncoding page_encoding = ltx::PageEncoding::kFrame;
+};
+
+enum class CheckpointMode { kPassive, kTruncate };
+std::string_view CheckpointModeName(CheckpointMode mode);
+
+// The sync state that upstream keeps in memory; lost on restart by design (§3.3).
+struct SyncState {
+  int64_t last_synced_wal_offset = 0;  // WALOffset + WALSize of the last L0
+  bool synced_to_wal_end = false;
+  bool synced_since_checkpoint = false;
+  bool truncate_passive_failed = false;
+};
+
+class SnapshotReader;
+
+class Database {
+ public:
+  Database(DbOptions options, Logger logger, FileSystem* fs = FileSystem::Default(), Clock* clock = Clock::Real());
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  const std::string& path() const { return options_.path; }
+  const std::string& meta_path() const { return meta_path_; }
+  std::string wal_path() const { return options_.path + "-wal"; }
+  std::string LtxDir(int level) const;
+  std::string LtxPath(int level, TXID min_txid, TXID max_txid) const;
+  const DbOptions& options() const { return options_; }
+  const Logger& logger() const { return logger_; }
+
+  // Prepares local state (sweeps *.tmp under the meta dir). SQLite is set up lazily by the first Sync,
+  // because the database file may not exist yet.
+  Status Open();
+  // Releases the read transaction and closes every connection and fd. Idempotent. Does not sync: the
+  // service performs the final sync (and upload) before calling Close.
+  void Close();
+
+  // Copies every committed WAL frame into new L0 files (chunks of max_sync_wal_bytes), then applies the
+  // checkpoint policy. A no-op returning 0 if the database file does not exist. Returns files written.
+  Result<int> Sync();
+
+  // Runs the checkpoint procedure of §3.6 now.
+  Status Checkpoint(CheckpointMode mode);
+
+  // Local position: the highest TXID among local L0 files (0 if none). Verified once, then cached.
+  Result<TXID> Pos();
+  // 0 until the first successful sync has read the page size.
+  uint32_t page_size() const { return page_size_.load(); }
+
+  // A level-9 snapshot (1..Pos) as a stream of LTX bytes, produced on demand without local staging.
+  // Holds the checkpoint lock shared until destroyed (so its content stays consistent with its TXID).
+  // NotFound/FailedPrecondition if the database is not initialized yet.
+  Result<std::unique_ptr<SnapshotReader>> OpenSnapshot();
+
+  // Local L0 files.
+  Result<std::unique_ptr<Reader>> OpenLocalLtx(int level, TXID min_txid, TXID max_txid);
+  Result<std::vector<LtxFileInfo>> ListLocalLtx(int level);
+  // Best-effort delete of local copies of these files; invalidates the cached position.
+  void RemoveLocalLtx(const std::vector<LtxFileInfo>& files);
+  // Deletes <meta>/ltx so the next sync starts a fresh snapshot (litestream reset / auto-recover).
+  Status ResetLocalState();
+
+  // §3.9 "database behind replica": if the replica's newest L0 is ahead of the local position, replace
+  // local L0 with a copy of it so TXIDs continue after it.
+  Status CatchUpWithReplica(StorageClient& client);
+
+  // Called after every new L0 file (from the syncing thread; must be cheap and non-blocking).
+  void SetOnNewFile(std::function<void(TXID)> callback);
+
+  SyncState sync_state() const;
+
+ private:
+  friend class SnapshotReader;
+  struct VerifyResult {
+    int64_t offset = 32;
+    uint32_t salt1 = 0, salt2 = 0;
+    uint32_t prev_commit = 0;
+    bool snapshotting = true;
+    std::string reason;
+  };
+
+  // All REQUIRE exec_mu_.
+  Status InitLocked();
+  Status EnsureWalExistsLocked();
+  Result<VerifyResult> VerifyLocked();
+  // Writes one L0 file. *limited is set if max_bytes cut the page map before the WAL end.
+  Result<bool> SyncOnceLocked(int64_t max_bytes, bool from_checkpoint, bool force_snapshot, bool* limited);
+  Result<bool> WriteL0Locked(const VerifyResult& v, int64_t max_bytes, bool* limited);
+  Status WriteL0Pages(Writer& out, const ltx::Header& header, RandomAccessReader& wal_file, const wal::PageMap& map,
+                      bool snapshot, uint32_t prev_commit);
+  Result<bool> LastPageMatch(RandomAccessReader& wal_file, ltx::Decoder& dec, int64_t frame_offset);
+  Status ExecCheckpoint(CheckpointMode mode);
+  uint32_t EffectiveTruncatePageN() const;
+  Status CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size);
+  Result<bool> CheckpointLocked(CheckpointMode mode);  // true if the WAL was restarted
+  Status AcquireReadLockLocked();
+  void ReleaseReadLockLocked();
+  Result<TXID> PosLocked();
+  void InvalidatePosLocked() { cached_pos_.reset(); }
+  Status BumpSeqLocked();
+  Result<std::vector<uint8_t>> ReadWalHeader();
+  int64_t WalSizeThreshold(uint32_t pages) const;
+  void CloseLocked();
+
+  // Checkpoint lock (upstream chkMu): syncs and snapshot streams hold it shared; a checkpoint only
+  // try-locks it exclusively and skips if busy. Shared holders may release from another thread.
+  void LockCheckpointShared();
+  void UnlockCheckpointShared();
+  bool TryLockCheckpointExclusive();
+  void UnlockCheckpointExclusive();
+
+  const DbOptions options_;
+  const std::string meta_path_;
+  Logger logger_;
+  FileSystem* const fs_;
+  Clock* const clock_;
+
+  mutable std::mutex exec_mu_;
+  bool initialized_ = false;
+  bool closed_ = false;
+  SqliteConn read_conn_;        // holds the long-lived read transaction
+  SqliteConn write_conn_;       // barrier / lock transactions
+  SqliteConn checkpoint_conn_;  // PRAGMA wal_checkpoint and seq bumps
+  bool read_tx_open_ = false;
+  std::unique_ptr<RandomAccessReader> db_file_;  // one long-lived fd; never reopened (POSIX lock semantics)
+  uint32_t db_mode_ = 0600, dir_mode_ = 0700;
+  uint32_t db_uid_ = 0, db_gid_ = 0;
+  std::atomic<uint32_t> page_size_{0};
+  std::optional<TXID> cached_pos_;
+  SyncState state_;
+  int consecutive_disk_full_ = 0;
+
+  std::mutex chk_mu_;
+  std::condition_variable chk_cv_;
+  int chk_shared_ = 0;
+  bool chk_exclusive_ = false;
+
+  std::mutex callback_mu_;
+  std::function<void(TXID)> on_new_file_;
+};
+
+// The stream behind Database::OpenSnapshot(): an LTX file 1..txid generated page by page as it is read
+// (pages from the WAL where the page map up to the last synced offset has them, else from the database
+// file). Holds the database's checkpoint lock shared until it reaches its end, fails, or is destroyed.
+class SnapshotReader final : public Reader {
+ public:
+  ~SnapshotReader() override;
+  Result<size_t> Read(uint8_t* buf, size_t n) override;
+  TXID txid() const { return txid_; }
+
+ private:
+  friend class Database;
+  class Pages;
+  SnapshotReader() = default;
+  void Release();  // gives the checkpoint lock back (once)
+
+  Database* db_ = nullptr;
+  TXID txid_ = 0;
+  bool holds_lock_ = false;
+  std::unique_ptr<Pages> pages_;
+  std::unique_ptr<ltx::EncodingReader> encoded_;
+};
+
+}  // namespace litestream

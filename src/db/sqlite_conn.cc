@@ -1,0 +1,122 @@
+#include "db/sqlite_conn.h"
+
+#include <algorithm>
+
+namespace litestream {
+
+Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::OK();
+  std::string message = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Status::Busy(std::move(message));
+    case SQLITE_FULL: return Status::DiskFull(std::move(message));
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOTFOUND: return Status::NotFound(std::move(message));
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Status::Corruption(std::move(message));
+    default: return Status::IOError(std::move(message));
+  }
+}
+
+SqliteConn& SqliteConn::operator=(SqliteConn&& other) noexcept {
+  if (this != &other) {
+    Close();
+    db_ = other.db_;
+    path_ = std::move(other.path_);
+    other.db_ = nullptr;
+  }
+  return *this;
+}
+
+Result<SqliteConn> SqliteConn::Open(const std::string& path, std::chrono::milliseconds busy_timeout, int flags) {
+  SqliteConn conn;
+  conn.path_ = path;
+  int rc = sqlite3_open_v2(path.c_str(), &conn.db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, conn.db_, "open " + path);
+  sqlite3_extended_result_codes(conn.db_, 1);
+  sqlite3_busy_timeout(conn.db_, static_cast<int>(busy_timeout.count()));
+  return conn;
+}
+
+Status SqliteConn::Exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (err != nullptr) sqlite3_free(err);
+  return SqliteStatus(rc, db_, sql);
+}
+
+namespace {
+
+template <typename T, typename Get>
+Result<T> QueryOne(sqlite3* db, const std::string& sql, Get get) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, db, sql);
+  rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) {
+    Status s = rc == SQLITE_DONE ? Status::NotFound(sql + ": no row") : SqliteStatus(rc, db, sql);
+    sqlite3_finalize(stmt);
+    return s;
+  }
+  T value = get(stmt);
+  // Step to the end so statements like PRAGMA wal_checkpoint finish their work.
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  }
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return SqliteStatus(rc, db, sql);
+  return value;
+}
+
+}  // namespace
+
+Result<int64_t> SqliteConn::QueryInt(const std::string& sql) {
+  return QueryOne<int64_t>(db_, sql, [](sqlite3_stmt* s) { return sqlite3_column_int64(s, 0); });
+}
+
+Result<std::string> SqliteConn::QueryText(const std::string& sql) {
+  return QueryOne<std::string>(db_, sql, [](sqlite3_stmt* s) {
+    const unsigned char* t = sqlite3_column_text(s, 0);
+    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+  });
+}
+
+void SqliteConn::Close() {
+  if (db_ != nullptr) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+  }
+}
+
+}  // namespace litestream
+
+namespace litestream {
+
+Result<std::unique_ptr<SqliteMainFile>> SqliteMainFile::Open(sqlite3* db, std::string path) {
+  sqlite3_file* file = nullptr;
+  int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file);
+  if (rc != SQLITE_OK || file == nullptr || file->pMethods == nullptr) {
+    return Status::IOError(path + ": cannot get SQLite's file handle");
+  }
+  return std::unique_ptr<SqliteMainFile>(new SqliteMainFile(file, std::move(path)));
+}
+
+Result<size_t> SqliteMainFile::ReadAt(uint64_t offset, uint8_t* buf, size_t n) {
+  LS_ASSIGN_OR_RETURN(uint64_t size, Size());
+  if (offset >= size) return size_t{0};
+  size_t count = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
+  int rc = file_->pMethods->xRead(file_, buf, static_cast<int>(count), static_cast<sqlite3_int64>(offset));
+  if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
+    return Status::IOError(path_ + ": read at " + std::to_string(offset) + " failed (" + sqlite3_errstr(rc) + ")");
+  }
+  return count;
+}
+
+Result<uint64_t> SqliteMainFile::Size() {
+  sqlite3_int64 size = 0;
+  int rc = file_->pMethods->xFileSize(file_, &size);
+  if (rc != SQLITE_OK) return Status::IOError(path_ + ": size failed (" + sqlite3_errstr(rc) + ")");
+  return static_cast<uint64_t>(size);
+}
+
+}  // namespace litestream

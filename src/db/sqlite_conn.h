@@ -1,0 +1,67 @@
+// A thin RAII wrapper over a sqlite3 connection that turns SQLite errors into Status values.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "litestream/io.h"
+#include "litestream/status.h"
+
+namespace litestream {
+
+// Maps an SQLite result code to a Status (SQLITE_BUSY/LOCKED -> Busy, SQLITE_FULL -> DiskFull, ...).
+Status SqliteStatus(int rc, sqlite3* db, std::string_view context);
+
+class SqliteConn {
+ public:
+  SqliteConn() = default;
+  ~SqliteConn() { Close(); }
+  SqliteConn(const SqliteConn&) = delete;
+  SqliteConn& operator=(const SqliteConn&) = delete;
+  SqliteConn(SqliteConn&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) { other.db_ = nullptr; }
+  SqliteConn& operator=(SqliteConn&& other) noexcept;
+
+  // Opens read-write (no create) with the given busy timeout. flags default: READWRITE.
+  static Result<SqliteConn> Open(const std::string& path, std::chrono::milliseconds busy_timeout,
+                                 int flags = SQLITE_OPEN_READWRITE);
+
+  // Runs one or more statements, discarding rows.
+  Status Exec(const std::string& sql);
+  // Runs a statement returning one row of one integer column.
+  Result<int64_t> QueryInt(const std::string& sql);
+  // Runs a statement returning one row of one text column.
+  Result<std::string> QueryText(const std::string& sql);
+
+  void Close();
+  bool is_open() const { return db_ != nullptr; }
+  sqlite3* raw() const { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace litestream
+
+namespace litestream {
+
+// Reads a database file through SQLite's own handle on it (SQLITE_FCNTL_FILE_POINTER), so that reading
+// pages needs no second fd: closing any fd on a file drops every POSIX lock this process holds on it,
+// including SQLite's. REQUIRES: the connection outlives this reader.
+class SqliteMainFile final : public RandomAccessReader {
+ public:
+  static Result<std::unique_ptr<SqliteMainFile>> Open(sqlite3* db, std::string path);
+  Result<size_t> ReadAt(uint64_t offset, uint8_t* buf, size_t n) override;
+  Result<uint64_t> Size() override;
+
+ private:
+  SqliteMainFile(sqlite3_file* file, std::string path) : file_(file), path_(std::move(path)) {}
+  sqlite3_file* file_;
+  std::string path_;
+};
+
+}  // namespace litestream

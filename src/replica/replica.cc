@@ -1,0 +1,73 @@
+#include "replica/replica.h"
+
+namespace litestream {
+
+Replica::Replica(Database* db, std::shared_ptr<StorageClient> client, ReplicaOptions options, Logger logger)
+    : db_(db),
+      client_(std::move(client)),
+      options_(options),
+      logger_(logger.With({{"replica", client_->Type()}})) {}
+
+Result<TXID> Replica::Pos() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return PosLocked();
+}
+
+TXID Replica::CachedPos() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pos_.value_or(0);
+}
+
+SystemTime Replica::last_successful_sync() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_success_;
+}
+
+Result<TXID> Replica::PosLocked() {
+  if (pos_) return *pos_;
+  LS_ASSIGN_OR_RETURN(auto files, client_->List(0, 0));
+  TXID max = 0;
+  for (const auto& f : files) max = std::max(max, f.max_txid);
+  pos_ = max;
+  return max;
+}
+
+Result<bool> Replica::Sync(bool unlimited) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto fail = [&](Status s) {
+    pos_.reset();  // re-list after any error
+    return s;
+  };
+  auto replica_pos = PosLocked();
+  if (!replica_pos.ok()) return fail(replica_pos.status().WithContext("replica position"));
+  auto db_pos = db_->Pos();
+  if (!db_pos.ok()) return fail(db_pos.status().WithContext("database position"));
+
+  int uploaded = 0;
+  for (TXID txid = *replica_pos + 1; txid <= *db_pos; txid++) {
+    if (!unlimited && options_.max_sync_ltx_files > 0 && uploaded >= options_.max_sync_ltx_files) return true;
+    auto local = db_->OpenLocalLtx(0, txid, txid);
+    Status s = local.status();
+    if (s.ok()) {
+      auto written = client_->Write(0, txid, txid, **local);
+      s = written.status();
+    }
+    if (!s.ok()) {
+      s = s.WithContext("upload " + FormatLtxFilename(txid, txid));
+      if (options_.auto_recover && (s.IsNotFound() || s.IsCorruption())) {
+        logger_.Warn("local ltx file unusable, resetting local state (auto-recover)", {{"error", s.message()}});
+        Status reset = db_->ResetLocalState();
+        if (reset.ok()) reset = db_->CatchUpWithReplica(*client_);
+        if (!reset.ok()) logger_.Error("auto-recover failed", {{"error", reset.message()}});
+      }
+      return fail(s);
+    }
+    pos_ = txid;
+    uploaded++;
+    logger_.Debug("uploaded", {{"txid", FormatTXID(txid)}});
+  }
+  last_success_ = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return false;
+}
+
+}  // namespace litestream

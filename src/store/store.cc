@@ -1,0 +1,615 @@
+#include "store/store.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "ltx/encoding_reader.h"
+#include "ltx/merge.h"
+#include "restore/resumable_reader.h"
+
+namespace litestream {
+namespace {
+
+constexpr milliseconds kMaxBackoff{300'000};
+constexpr milliseconds kErrorLogInterval{30'000};
+constexpr milliseconds kNotReadyRetry{1'000};
+constexpr int kNotReadyWarnAttempts = 30;
+// Go's zero time (0001-01-01T00:00:00Z) is this many seconds before the Unix epoch.
+constexpr int64_t kGoEpochOffsetMs = 62'135'596'800'000;
+
+SystemTime Now(Clock* clock) { return clock->Now(); }
+
+// Exponential backoff with rate-limited error logging (§3.3: start = interval, x2, max 5 min; log <= 1/30 s).
+struct Backoff {
+  milliseconds current{0};
+  SteadyTime last_log{};
+
+  milliseconds Fail(milliseconds base) {
+    current = current.count() == 0 ? std::max(base, milliseconds(1)) : std::min(current * 2, kMaxBackoff);
+    return current;
+  }
+  void Reset() { current = milliseconds(0); }
+  bool ShouldLog() {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_log < kErrorLogInterval) return false;
+    last_log = now;
+    return true;
+  }
+};
+
+}  // namespace
+
+SystemTime PrevCompactionAt(SystemTime now, milliseconds interval) {
+  if (interval.count() <= 0) return now;
+  int64_t ms = now.time_since_epoch().count() + kGoEpochOffsetMs;
+  int64_t floored = (ms / interval.count()) * interval.count();
+  return SystemTime(milliseconds(floored - kGoEpochOffsetMs));
+}
+
+SystemTime NextCompactionAt(SystemTime now, milliseconds interval) {
+  return PrevCompactionAt(now, interval) + interval;
+}
+
+struct Store::DbHandle {
+  DbEntry entry;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Replica> replica;
+
+  std::shared_ptr<Job> sync_job, upload_job, snapshot_job, l0_job;
+  std::vector<std::shared_ptr<Job>> compaction_jobs;  // index i -> level i + 1
+
+  // Touched only by the sync job (never concurrent with itself).
+  Backoff sync_backoff;
+  bool have_wal_stat = false;
+  uint64_t wal_size = 0;
+  SystemTime wal_mtime{};
+  // Touched only by the upload job.
+  Backoff upload_backoff;
+  int snapshot_not_ready = 0;
+
+  std::mutex mu;                            // guards the fields below
+  std::map<int, LtxFileInfo> max_by_level;  // newest remote file per level (compaction/snapshot cache)
+  std::string last_error;
+
+  void SetError(const std::string& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    last_error = e;
+  }
+};
+
+// inotify on the databases' directories: a write to <db>-wal kicks that database's sync job.
+class Store::Watcher {
+ public:
+  explicit Watcher(Scheduler* scheduler, Logger logger) : scheduler_(scheduler), logger_(std::move(logger)) {
+    inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (inotify_fd_ >= 0 && stop_fd_ >= 0) thread_ = std::thread([this] { Loop(); });
+  }
+  ~Watcher() {
+    if (stop_fd_ >= 0) {
+      uint64_t one = 1;
+      (void)!write(stop_fd_, &one, sizeof(one));
+    }
+    if (thread_.joinable()) thread_.join();
+    if (inotify_fd_ >= 0) close(inotify_fd_);
+    if (stop_fd_ >= 0) close(stop_fd_);
+  }
+
+  void Add(const std::string& db_path, const Job* job) {
+    if (inotify_fd_ < 0) return;
+    std::filesystem::path p(db_path);
+    std::string dir = p.parent_path().string();
+    std::lock_guard<std::mutex> lock(mu_);
+    int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+    if (wd < 0) {
+      logger_.Warn("inotify watch failed; falling back to polling", {{"dir", dir}});
+      return;
+    }
+    targets_[wd][p.filename().string() + "-wal"] = job;
+  }
+
+  void Remove(const std::string& db_path) {
+    std::filesystem::path p(db_path);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [wd, names] : targets_) names.erase(p.filename().string() + "-wal");
+  }
+
+ private:
+  void Loop() {
+    alignas(inotify_event) char buf[16 * 1024];
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    for (;;) {
+      int rc = poll(fds, 2, 1000);
+      if (rc < 0 && errno != EINTR) return;
+      if (fds[1].revents != 0) return;
+      if (rc <= 0 || (fds[0].revents & POLLIN) == 0) continue;
+      ssize_t n = read(inotify_fd_, buf, sizeof(buf));
+      if (n <= 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      for (char* p = buf; p < buf + n;) {
+        auto* ev = reinterpret_cast<inotify_event*>(p);
+        p += sizeof(inotify_event) + ev->len;
+        if (ev->len == 0) continue;
+        auto dir = targets_.find(ev->wd);
+        if (dir == targets_.end()) continue;
+        auto target = dir->second.find(ev->name);
+        if (target != dir->second.end()) scheduler_->Kick(target->second);
+      }
+    }
+  }
+
+  Scheduler* scheduler_;
+  Logger logger_;
+  int inotify_fd_ = -1;
+  int stop_fd_ = -1;
+  std::thread thread_;
+  std::mutex mu_;
+  std::map<int, std::map<std::string, const Job*>> targets_;
+};
+
+Store::Store(StoreOptions options, Logger logger, FileSystem* fs, Clock* clock)
+    : options_(std::move(options)), logger_(std::move(logger)), fs_(fs), clock_(clock) {
+  size_t workers = options_.workers;
+  if (workers == 0) workers = std::max<size_t>(4, 2 * std::max(1u, std::thread::hardware_concurrency()));
+  scheduler_ = std::make_unique<Scheduler>(workers);
+  if (options_.watch_files) watcher_ = std::make_unique<Watcher>(scheduler_.get(), logger_);
+}
+
+Store::~Store() { (void)Close(); }
+
+milliseconds Store::LevelInterval(int level) const {
+  if (level == kSnapshotLevel) return options_.snapshot_interval;
+  return options_.levels.at(static_cast<size_t>(level - 1));
+}
+
+Status Store::Open(std::vector<DbEntry> entries) {
+  size_t opened = 0;
+  Status first_error;
+  for (auto& e : entries) {
+    std::string path = e.db.path;
+    Status s = AddDatabase(std::move(e));
+    if (s.ok()) {
+      opened++;
+    } else {
+      logger_.Error("cannot open database", {{"db", path}, {"error", s.message()}});
+      if (first_error.ok()) first_error = s.WithContext(path);
+    }
+  }
+  if (opened == 0 && !entries.empty()) return first_error;
+  return Status::OK();
+}
+
+Status Store::AddDatabase(DbEntry entry) {
+  if (!entry.client) return Status::InvalidArgument(entry.db.path + ": no replica configured");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (dbs_.count(entry.db.path) != 0) return Status::InvalidArgument(entry.db.path + ": already registered");
+  }
+  auto h = std::make_shared<DbHandle>();
+  h->entry = entry;
+  h->db = std::make_unique<Database>(entry.db, logger_, fs_, clock_);
+  LS_RETURN_IF_ERROR(h->db->Open());
+  h->replica = std::make_unique<Replica>(h->db.get(), entry.client, entry.replica, logger_.With({{"db", entry.db.path}}));
+  // TXIDs continue after the replica's even if local state was lost or the database was restored (#781).
+  if (fs_->Stat(entry.db.path).ok()) {
+    Status s = h->db->CatchUpWithReplica(h->replica->client());
+    if (!s.ok()) logger_.Warn("cannot compare with replica position", {{"db", entry.db.path}, {"error", s.message()}});
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dbs_[entry.db.path] = h;
+  }
+  StartJobs(h);
+  return Status::OK();
+}
+
+void Store::StartJobs(const std::shared_ptr<DbHandle>& h) {
+  DbHandle* raw = h.get();
+  auto now = std::chrono::steady_clock::now();
+  h->upload_job = std::make_shared<FunctionJob>([this, raw] { return RunUpload(*raw); });
+  h->sync_job = std::make_shared<FunctionJob>([this, raw] { return RunSync(*raw); });
+  Job* upload = h->upload_job.get();
+  h->db->SetOnNewFile([this, upload](TXID) { scheduler_->Kick(upload); });
+  scheduler_->Add(h->upload_job, now);
+  if (h->entry.monitor_interval.count() > 0) {
+    scheduler_->Add(h->sync_job, now);
+    if (watcher_) watcher_->Add(h->entry.db.path, h->sync_job.get());
+  }
+  if (!options_.background_jobs) return;
+  for (size_t i = 0; i < options_.levels.size(); i++) {
+    int level = static_cast<int>(i) + 1;
+    auto job = std::make_shared<FunctionJob>([this, raw, level] { return RunCompaction(*raw, level); });
+    h->compaction_jobs.push_back(job);
+    scheduler_->Add(job, now);
+  }
+  h->snapshot_job = std::make_shared<FunctionJob>([this, raw] { return RunSnapshot(*raw); });
+  scheduler_->Add(h->snapshot_job, now);
+  h->l0_job = std::make_shared<FunctionJob>([this, raw] { return RunL0Retention(*raw); });
+  scheduler_->Add(h->l0_job, now + options_.l0_retention_check_interval);
+}
+
+void Store::StopJobs(DbHandle& h) {
+  if (watcher_) watcher_->Remove(h.entry.db.path);
+  h.db->SetOnNewFile(nullptr);
+  for (const auto& job : {h.sync_job, h.upload_job, h.snapshot_job, h.l0_job}) {
+    if (job) scheduler_->Remove(job.get());
+  }
+  for (const auto& job : h.compaction_jobs) scheduler_->Remove(job.get());
+}
+
+Status Store::FinalSync(DbHandle& h) {
+  auto deadline = std::chrono::steady_clock::now() + options_.shutdown_sync_timeout;
+  Status last;
+  for (int attempt = 0;; attempt++) {
+    last = h.db->Sync().status();
+    if (last.ok()) last = h.replica->Sync(/*unlimited=*/true).status();
+    if (last.ok()) return last;
+    if (std::chrono::steady_clock::now() + options_.shutdown_sync_interval > deadline) break;
+    logger_.Warn("shutdown sync failed, retrying", {{"db", h.entry.db.path}, {"error", last.message()}});
+    std::this_thread::sleep_for(options_.shutdown_sync_interval);
+  }
+  return last.WithContext("final sync " + h.entry.db.path);
+}
+
+Status Store::RemoveDatabase(const std::string& path) {
+  std::shared_ptr<DbHandle> h;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = dbs_.find(path);
+    if (it == dbs_.end()) return Status::NotFound(path + ": not registered");
+    h = it->second;
+    dbs_.erase(it);
+  }
+  StopJobs(*h);
+  Status s = FinalSync(*h);
+  h->db->Close();
+  return s;
+}
+
+Status Store::Close() {
+  stop_.request_stop();
+  std::map<std::string, std::shared_ptr<DbHandle>> dbs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dbs.swap(dbs_);
+  }
+  for (auto& [path, h] : dbs) StopJobs(*h);
+  watcher_.reset();
+  scheduler_->Stop();
+  Status first;
+  for (auto& [path, h] : dbs) {
+    Status s = FinalSync(*h);
+    if (!s.ok()) {
+      logger_.Error("final sync failed", {{"db", path}, {"error", s.message()}});
+      if (first.ok()) first = s;
+    }
+    h->db->Close();
+  }
+  return first;
+}
+
+std::vector<std::string> Store::Paths() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> paths;
+  for (const auto& [path, h] : dbs_) paths.push_back(path);
+  return paths;
+}
+
+std::vector<DbStatus> Store::Statuses() const {
+  auto handles = Handles();
+  std::vector<DbStatus> out;
+  for (const auto& h : handles) {
+    DbStatus st;
+    st.path = h->entry.db.path;
+    st.replica = h->replica->client().Describe();
+    auto pos = h->db->Pos();
+    st.local_txid = pos.ok() ? *pos : 0;
+    st.replica_txid = h->replica->CachedPos();
+    std::lock_guard<std::mutex> lock(h->mu);
+    st.last_error = h->last_error;
+    out.push_back(st);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Jobs
+
+SteadyTime Store::RunSync(DbHandle& h) {
+  auto now = std::chrono::steady_clock::now();
+  const milliseconds interval = h.entry.monitor_interval;
+  // Cheap change check: a stat of the WAL. A full sync also runs while a time-based checkpoint may be due.
+  auto wal = fs_->Stat(h.db->wal_path());
+  bool changed = !h.have_wal_stat || !wal.ok() || wal->size != h.wal_size || wal->mtime != h.wal_mtime;
+  bool checkpoint_pending = h.db->options().checkpoint_interval.count() > 0 && h.db->sync_state().synced_since_checkpoint;
+  if (!changed && !checkpoint_pending) return now + interval;
+
+  auto result = h.db->Sync();
+  if (!result.ok()) {
+    milliseconds wait = h.sync_backoff.Fail(interval);
+    h.have_wal_stat = false;
+    if (h.sync_backoff.ShouldLog()) {
+      logger_.Error("sync error", {{"db", h.entry.db.path}, {"error", result.status().message()},
+                                   {"retry_in_ms", std::to_string(wait.count())}});
+    }
+    h.SetError(result.status().message());
+    return std::chrono::steady_clock::now() + wait;
+  }
+  h.sync_backoff.Reset();
+  auto after = fs_->Stat(h.db->wal_path());
+  h.have_wal_stat = after.ok();
+  if (after.ok()) {
+    h.wal_size = after->size;
+    h.wal_mtime = after->mtime;
+  }
+  return std::chrono::steady_clock::now() + interval;
+}
+
+SteadyTime Store::RunUpload(DbHandle& h) {
+  auto result = h.replica->Sync();
+  if (!result.ok()) {
+    milliseconds wait = h.upload_backoff.Fail(h.entry.replica.sync_interval);
+    if (h.upload_backoff.ShouldLog()) {
+      logger_.Error("replica sync error", {{"db", h.entry.db.path}, {"error", result.status().message()},
+                                           {"retry_in_ms", std::to_string(wait.count())}});
+    }
+    h.SetError(result.status().message());
+    return std::chrono::steady_clock::now() + wait;
+  }
+  h.upload_backoff.Reset();
+  h.SetError("");
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    TXID pos = h.replica->CachedPos();
+    auto& l0 = h.max_by_level[0];
+    if (pos > l0.max_txid) l0 = LtxFileInfo{0, pos, pos, 0, Now(clock_)};
+  }
+  if (*result) return std::chrono::steady_clock::now();  // more to upload
+  // Caught up: the database kicks this job when it writes a new L0. The interval is a safety net.
+  return std::chrono::steady_clock::now() + h.entry.replica.sync_interval;
+}
+
+SteadyTime Store::RunCompaction(DbHandle& h, int level) {
+  milliseconds interval = LevelInterval(level);
+  if (h.db->page_size() == 0) return std::chrono::steady_clock::now() + kNotReadyRetry;
+  auto result = Compact(h, level, /*respect_schedule=*/true);
+  if (!result.ok()) {
+    logger_.Error("compaction failed", {{"db", h.entry.db.path}, {"level", std::to_string(level)},
+                                        {"error", result.status().message()}});
+  }
+  SystemTime now = Now(clock_);
+  return std::chrono::steady_clock::now() + (NextCompactionAt(now, interval) - now);
+}
+
+SteadyTime Store::RunSnapshot(DbHandle& h) {
+  if (h.db->page_size() == 0) {
+    if (++h.snapshot_not_ready == kNotReadyWarnAttempts) {
+      logger_.Warn("database not ready for a snapshot yet", {{"db", h.entry.db.path}});
+    }
+    return std::chrono::steady_clock::now() + kNotReadyRetry;
+  }
+  SystemTime now = Now(clock_);
+  Status s;
+  auto dst = MaxFileInfo(h, kSnapshotLevel);
+  auto pos = h.db->Pos();
+  if (!dst.ok()) s = dst.status();
+  else if (!pos.ok()) s = pos.status();
+  else if (*pos == 0) return std::chrono::steady_clock::now() + kNotReadyRetry;
+  else if (dst->created_at <= PrevCompactionAt(now, options_.snapshot_interval) &&
+           !(dst->max_txid != 0 && dst->max_txid >= *pos)) {
+    s = Snapshot(h).status();
+  }
+  if (s.ok()) s = EnforceSnapshotRetention(h);
+  if (!s.ok()) {
+    logger_.Error("snapshot failed", {{"db", h.entry.db.path}, {"error", s.message()}});
+    return std::chrono::steady_clock::now() + kNotReadyRetry * 60;
+  }
+  now = Now(clock_);
+  return std::chrono::steady_clock::now() + (NextCompactionAt(now, options_.snapshot_interval) - now);
+}
+
+SteadyTime Store::RunL0Retention(DbHandle& h) {
+  Status s = EnforceL0Retention(h);
+  if (!s.ok()) logger_.Error("l0 retention failed", {{"db", h.entry.db.path}, {"error", s.message()}});
+  return std::chrono::steady_clock::now() + options_.l0_retention_check_interval;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Compaction, snapshots and retention (§4)
+
+Result<LtxFileInfo> Store::MaxFileInfo(DbHandle& h, int level) {
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    auto it = h.max_by_level.find(level);
+    if (it != h.max_by_level.end()) return it->second;
+  }
+  LS_ASSIGN_OR_RETURN(auto files, h.replica->client().List(level, 0));
+  LtxFileInfo max;
+  max.level = level;
+  for (const auto& f : files) {
+    if (f.max_txid >= max.max_txid) max = f;
+  }
+  std::lock_guard<std::mutex> lock(h.mu);
+  h.max_by_level[level] = max;
+  return max;
+}
+
+Result<LtxFileInfo> Store::Compact(DbHandle& h, int level, bool respect_schedule) {
+  StorageClient& client = h.replica->client();
+  SystemTime now = Now(clock_);
+  LS_ASSIGN_OR_RETURN(LtxFileInfo dst, MaxFileInfo(h, level));
+  if (respect_schedule && dst.created_at > PrevCompactionAt(now, LevelInterval(level))) {
+    return LtxFileInfo{};  // compacted since the last boundary already (e.g. before a restart)
+  }
+  LS_ASSIGN_OR_RETURN(LtxFileInfo src, MaxFileInfo(h, level - 1));
+  if (src.max_txid <= dst.max_txid) return LtxFileInfo{};  // nothing new
+
+  LS_ASSIGN_OR_RETURN(auto files, client.List(level - 1, dst.max_txid + 1));
+  if (files.empty()) return LtxFileInfo{};
+  std::vector<std::unique_ptr<Reader>> readers;
+  std::vector<ltx::MergeInput> inputs;
+  for (const auto& f : files) {
+    // Prefer the local copy (only L0 has one): immune to eventual consistency and partial remote reads (#760).
+    std::unique_ptr<Reader> in;
+    if (level - 1 == 0) {
+      auto local = h.db->OpenLocalLtx(0, f.min_txid, f.max_txid);
+      if (local.ok()) in = std::move(*local);
+      else if (!local.status().IsNotFound()) return local.status();
+    }
+    if (!in) {
+      in = std::make_unique<ResumableReader>(
+          client, f, ReadRetryPolicy{}, [this](milliseconds d) { InterruptibleSleep(d, stop_.get_token()); },
+          stop_.get_token());
+    }
+    inputs.push_back({in.get(), "level " + std::to_string(f.level) + " " + FormatLtxFilename(f.min_txid, f.max_txid)});
+    readers.push_back(std::move(in));
+  }
+  ltx::MergeIterator merge(std::move(inputs));
+  LS_RETURN_IF_ERROR(merge.Open());
+  ltx::EncodingReader merged(merge, h.db->options().page_encoding);
+  LS_ASSIGN_OR_RETURN(LtxFileInfo info, client.Write(level, merge.header().min_txid, merge.header().max_txid, merged));
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    h.max_by_level[level] = info;
+  }
+  logger_.Info("compaction complete", {{"db", h.entry.db.path}, {"level", std::to_string(level)},
+                                       {"min_txid", FormatTXID(info.min_txid)},
+                                       {"max_txid", FormatTXID(info.max_txid)}});
+  if (level == 1) {
+    Status s = EnforceL0Retention(h);
+    if (!s.ok()) logger_.Error("l0 retention failed", {{"db", h.entry.db.path}, {"error", s.message()}});
+  }
+  return info;
+}
+
+Result<LtxFileInfo> Store::Snapshot(DbHandle& h) {
+  LS_ASSIGN_OR_RETURN(auto reader, h.db->OpenSnapshot());
+  TXID txid = reader->txid();
+  LS_ASSIGN_OR_RETURN(LtxFileInfo info, h.replica->client().Write(kSnapshotLevel, 1, txid, *reader));
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    h.max_by_level[kSnapshotLevel] = info;
+  }
+  logger_.Info("snapshot complete", {{"db", h.entry.db.path}, {"txid", FormatTXID(txid)},
+                                     {"size", std::to_string(info.size)}});
+  return info;
+}
+
+Status Store::EnforceSnapshotRetention(DbHandle& h) {
+  StorageClient& client = h.replica->client();
+  SystemTime cutoff = Now(clock_) - options_.snapshot_retention;
+  LS_ASSIGN_OR_RETURN(auto snapshots, client.List(kSnapshotLevel, 0));
+  std::vector<LtxFileInfo> doomed;
+  size_t first_retained = 0;
+  for (size_t i = 0; i + 1 < snapshots.size(); i++) {  // never the newest
+    if (snapshots[i].created_at >= cutoff) break;
+    doomed.push_back(snapshots[i]);
+    first_retained = i + 1;
+  }
+  if (doomed.empty()) return Status::OK();
+  // Conservative floor (#1325): keep what a restore based on the newest deleted snapshot might still need.
+  const TXID min_snapshot_txid = snapshots[first_retained - 1].max_txid;
+  auto remove = [&](const std::vector<LtxFileInfo>& files) -> Status {
+    if (files.empty()) return Status::OK();
+    if (options_.retention_enabled) LS_RETURN_IF_ERROR(client.Remove(files));
+    h.db->RemoveLocalLtx(files);
+    return Status::OK();
+  };
+  LS_RETURN_IF_ERROR(remove(doomed));
+  for (int level = 1; level <= static_cast<int>(options_.levels.size()); level++) {
+    LS_ASSIGN_OR_RETURN(auto files, client.List(level, 0));
+    std::vector<LtxFileInfo> old;
+    for (size_t i = 0; i + 1 < files.size(); i++) {  // always keep the last file of a level
+      if (files[i].max_txid < min_snapshot_txid) old.push_back(files[i]);
+    }
+    LS_RETURN_IF_ERROR(remove(old));
+  }
+  return Status::OK();
+}
+
+Status Store::EnforceL0Retention(DbHandle& h) {
+  if (options_.l0_retention.count() <= 0) return Status::OK();
+  StorageClient& client = h.replica->client();
+  LS_ASSIGN_OR_RETURN(auto l1, client.List(1, 0));
+  TXID max_l1 = 0;
+  for (const auto& f : l1) max_l1 = std::max(max_l1, f.max_txid);
+  if (max_l1 == 0) return Status::OK();
+  const SystemTime threshold = Now(clock_) - options_.l0_retention;
+  LS_ASSIGN_OR_RETURN(auto l0, client.List(0, 0));
+  std::vector<LtxFileInfo> doomed;
+  bool reached_end = true;
+  for (const auto& f : l0) {
+    SystemTime created = f.created_at.time_since_epoch().count() != 0 ? f.created_at : threshold;
+    if (created > threshold) {  // stop at the first recent file: never leave a gap for VFS readers
+      reached_end = false;
+      break;
+    }
+    if (f.max_txid <= max_l1) doomed.push_back(f);
+  }
+  // The newest L0 is the replica position: keep it.
+  if (reached_end && !doomed.empty() && !l0.empty() && doomed.back() == l0.back()) doomed.pop_back();
+  if (doomed.empty()) return Status::OK();
+  if (options_.retention_enabled) LS_RETURN_IF_ERROR(client.Remove(doomed));
+  h.db->RemoveLocalLtx(doomed);
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One-shot passes
+
+std::vector<std::shared_ptr<Store::DbHandle>> Store::Handles() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<DbHandle>> handles;
+  for (const auto& [path, h] : dbs_) handles.push_back(h);
+  return handles;
+}
+
+Status Store::SyncAll() {
+  auto handles = Handles();
+  Status first;
+  for (const auto& h : handles) {
+    Status s = h->db->Sync().status();
+    if (s.ok()) s = h->replica->Sync(/*unlimited=*/true).status();
+    if (!s.ok() && first.ok()) first = s.WithContext(h->entry.db.path);
+  }
+  return first;
+}
+
+Status Store::SnapshotAll() {
+  auto handles = Handles();
+  Status first;
+  for (const auto& h : handles) {
+    Status s = Snapshot(*h).status();
+    if (!s.ok() && first.ok()) first = s.WithContext(h->entry.db.path);
+  }
+  return first;
+}
+
+Status Store::CompactAll(int level) {
+  auto handles = Handles();
+  Status first;
+  for (const auto& h : handles) {
+    Status s = Compact(*h, level, /*respect_schedule=*/false).status();
+    if (!s.ok() && first.ok()) first = s.WithContext(h->entry.db.path);
+  }
+  return first;
+}
+
+Status Store::EnforceRetentionAll() {
+  auto handles = Handles();
+  Status first;
+  for (const auto& h : handles) {
+    Status s = EnforceSnapshotRetention(*h);
+    if (s.ok()) s = EnforceL0Retention(*h);
+    if (!s.ok() && first.ok()) first = s.WithContext(h->entry.db.path);
+  }
+  return first;
+}
+
+}  // namespace litestream

@@ -1,0 +1,135 @@
+// The replication service for many databases (ENGINE.md §3.3, §3.8, §4): per database a sync job,
+// an upload job, one compaction job per level, a snapshot job and an L0-retention job, all on a shared
+// Scheduler with a few worker threads. A failure of one database never stops the others.
+//
+// Change detection: an inotify watch on each database's directory kicks the sync job as soon as the WAL
+// changes; the monitor interval remains as a fallback poll that only stat()s the WAL, so an idle database
+// costs neither CPU nor remote requests.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db/database.h"
+#include "litestream/log.h"
+#include "litestream/storage.h"
+#include "replica/replica.h"
+#include "util/clock.h"
+#include "util/file_system.h"
+#include "util/scheduler.h"
+
+namespace litestream {
+
+using std::chrono::milliseconds;
+
+struct StoreOptions {
+  std::vector<milliseconds> levels{milliseconds(30'000), milliseconds(300'000), milliseconds(3'600'000)};
+  milliseconds snapshot_interval{24 * 3'600'000};
+  milliseconds snapshot_retention{24 * 3'600'000};
+  bool retention_enabled = true;
+  milliseconds l0_retention{300'000};  // 0: never delete L0
+  milliseconds l0_retention_check_interval{15'000};
+  bool verify_compaction = false;
+  milliseconds shutdown_sync_timeout{30'000};
+  milliseconds shutdown_sync_interval{500};
+  size_t workers = 0;  // 0: 2 x cores, at least 4
+  // Background jobs (compaction, snapshots, retention) can be turned off for `replicate -once`.
+  bool background_jobs = true;
+  // Change detection through inotify (the monitor interval stays as a fallback).
+  bool watch_files = true;
+};
+
+struct DbEntry {
+  DbOptions db;
+  ReplicaOptions replica;
+  std::shared_ptr<StorageClient> client;
+  milliseconds monitor_interval{1000};  // 0: no monitoring (syncs only on request)
+};
+
+// Status of one database, for `litestream status`, the control socket and the library API.
+struct DbStatus {
+  std::string path;
+  std::string replica;
+  TXID local_txid = 0;
+  TXID replica_txid = 0;
+  std::string last_error;
+};
+
+class Store {
+ public:
+  Store(StoreOptions options, Logger logger, FileSystem* fs = FileSystem::Default(), Clock* clock = Clock::Real());
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Opens every database and starts its jobs. A database that fails to open is logged and skipped; Open
+  // fails only if none could be opened.
+  Status Open(std::vector<DbEntry> entries);
+  // Stops the jobs, then does a final sync and upload of every database, retrying until
+  // shutdown_sync_timeout. Returns the first error that survived the retries.
+  Status Close();
+
+  Status AddDatabase(DbEntry entry);
+  Status RemoveDatabase(const std::string& path);
+
+  // One full pass for every database: sync all WAL frames and upload everything (for -once and tests).
+  Status SyncAll();
+  // Writes a level-9 snapshot of every database now, even if one exists at the same TXID.
+  Status SnapshotAll();
+  // Compacts level `level` (1..n) of every database now, ignoring the schedule.
+  Status CompactAll(int level);
+  // Snapshot retention and L0 retention for every database now.
+  Status EnforceRetentionAll();
+
+  std::vector<DbStatus> Statuses() const;
+  std::vector<std::string> Paths() const;
+
+ private:
+  struct DbHandle;
+  class Watcher;
+
+  Status OpenDatabase(DbEntry entry, std::shared_ptr<DbHandle>* out);
+  void StartJobs(const std::shared_ptr<DbHandle>& h);
+  void StopJobs(DbHandle& h);
+  Status FinalSync(DbHandle& h);
+
+  SteadyTime RunSync(DbHandle& h);
+  SteadyTime RunUpload(DbHandle& h);
+  SteadyTime RunCompaction(DbHandle& h, int level);
+  SteadyTime RunSnapshot(DbHandle& h);
+  SteadyTime RunL0Retention(DbHandle& h);
+
+  // Merges the new files of level-1 into one level file. Returns an empty info (max_txid 0) when there is
+  // nothing to do or, with respect_schedule, when the level was already compacted since its last boundary.
+  Result<LtxFileInfo> Compact(DbHandle& h, int level, bool respect_schedule);
+  std::vector<std::shared_ptr<DbHandle>> Handles() const;
+  Result<LtxFileInfo> Snapshot(DbHandle& h);
+  Status EnforceSnapshotRetention(DbHandle& h);
+  Status EnforceL0Retention(DbHandle& h);
+  Result<LtxFileInfo> MaxFileInfo(DbHandle& h, int level);
+  milliseconds LevelInterval(int level) const;
+
+  const StoreOptions options_;
+  Logger logger_;
+  FileSystem* const fs_;
+  Clock* const clock_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<Watcher> watcher_;
+
+  std::stop_source stop_;  // interrupts retry waits on Close()
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<DbHandle>> dbs_;
+};
+
+// Go's Time.Truncate(d) for wall-clock aligned schedules: multiples of d counted from 0001-01-01 UTC.
+SystemTime PrevCompactionAt(SystemTime now, milliseconds interval);
+SystemTime NextCompactionAt(SystemTime now, milliseconds interval);
+
+}  // namespace litestream

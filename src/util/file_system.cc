@@ -1,0 +1,301 @@
+// The POSIX FileSystem and the helpers built on the FileSystem interface.
+#include "util/file_system.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+namespace litestream {
+namespace {
+
+Status ErrnoStatus(std::string_view op, const std::string& path) {
+  int err = errno;
+  return Status::FromErrno(err, std::string(op) + " " + path);
+}
+
+// Retries a syscall interrupted by a signal.
+template <typename F>
+auto RetryEintr(F f) -> decltype(f()) {
+  decltype(f()) r;
+  do {
+    r = f();
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+  PosixRandomAccessFile(const PosixRandomAccessFile&) = delete;
+  PosixRandomAccessFile& operator=(const PosixRandomAccessFile&) = delete;
+
+  Result<size_t> ReadAt(uint64_t offset, uint8_t* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t got = RetryEintr([&] { return ::pread(fd_, buf + done, n - done, off_t(offset + done)); });
+      if (got < 0) return ErrnoStatus("read", path_);
+      if (got == 0) break;
+      done += size_t(got);
+    }
+    return done;
+  }
+
+  Result<uint64_t> Size() override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus("stat", path_);
+    return uint64_t(st.st_size);
+  }
+
+ private:
+  const int fd_;
+  const std::string path_;
+};
+
+class PosixSequentialFile final : public Reader {
+ public:
+  PosixSequentialFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixSequentialFile() override { ::close(fd_); }
+  PosixSequentialFile(const PosixSequentialFile&) = delete;
+  PosixSequentialFile& operator=(const PosixSequentialFile&) = delete;
+
+  Result<size_t> Read(uint8_t* buf, size_t n) override {
+    ssize_t got = RetryEintr([&] { return ::read(fd_, buf, n); });
+    if (got < 0) return ErrnoStatus("read", path_);
+    return size_t(got);
+  }
+
+ private:
+  const int fd_;
+  const std::string path_;
+};
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  PosixWritableFile(const PosixWritableFile&) = delete;
+  PosixWritableFile& operator=(const PosixWritableFile&) = delete;
+
+  Status Write(const uint8_t* buf, size_t n) override {
+    if (fd_ < 0) return Status::FailedPrecondition("write " + path_ + ": file is closed");
+    while (n > 0) {
+      ssize_t put = RetryEintr([&] { return ::write(fd_, buf, n); });
+      if (put < 0) return ErrnoStatus("write", path_);
+      buf += put;
+      n -= size_t(put);
+    }
+    return Status::OK();
+  }
+
+  Status Sync() override {
+    if (fd_ < 0) return Status::FailedPrecondition("sync " + path_ + ": file is closed");
+    if (RetryEintr([&] { return ::fsync(fd_); }) != 0) return ErrnoStatus("sync", path_);
+    return Status::OK();
+  }
+
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    int fd = fd_;
+    fd_ = -1;
+    // Never retry close(2) on EINTR: the descriptor is released either way.
+    if (::close(fd) != 0) return ErrnoStatus("close", path_);
+    return Status::OK();
+  }
+
+ private:
+  int fd_;
+  const std::string path_;
+};
+
+SystemTime ToSystemTime(const struct timespec& ts) {
+  int64_t ms = int64_t(ts.tv_sec) * 1000 + int64_t(ts.tv_nsec) / 1000000;
+  return SystemTime(std::chrono::milliseconds(ms));
+}
+
+class PosixFileSystem final : public FileSystem {
+ public:
+  Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) override {
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus("open", path);
+    return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(fd, path));
+  }
+
+  Result<std::unique_ptr<Reader>> OpenSequential(const std::string& path, uint64_t offset) override {
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus("open", path);
+    if (offset > 0 && ::lseek(fd, off_t(offset), SEEK_SET) < 0) {
+      Status s = ErrnoStatus("seek", path);
+      ::close(fd);
+      return s;
+    }
+    return std::unique_ptr<Reader>(new PosixSequentialFile(fd, path));
+  }
+
+  Result<std::unique_ptr<WritableFile>> Create(const std::string& path, uint32_t mode) override {
+    int fd = RetryEintr(
+        [&] { return ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode_t(mode)); });
+    if (fd < 0) return ErrnoStatus("create", path);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from + " to " + to);
+    return Status::OK();
+  }
+
+  Status Remove(const std::string& path) override {
+    if (::remove(path.c_str()) != 0) return ErrnoStatus("remove", path);
+    return Status::OK();
+  }
+
+  Status RemoveAll(const std::string& path) override {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return Status::FromErrno(ec.value(), "remove all " + path);
+    }
+    return Status::OK();
+  }
+
+  Status MkdirAll(const std::string& path, uint32_t mode) override {
+    if (path.empty()) return Status::InvalidArgument("mkdir: empty path");
+    // Creates each prefix in turn; an existing directory is fine, an existing file is not.
+    for (size_t pos = 1; pos <= path.size(); pos++) {
+      if (pos != path.size() && path[pos] != '/') continue;
+      std::string prefix = path.substr(0, pos);
+      if (prefix.back() == '/') continue;
+      if (::mkdir(prefix.c_str(), mode_t(mode)) == 0) continue;
+      int err = errno;
+      struct stat st;
+      if (err == EEXIST && ::stat(prefix.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+      if (err == EEXIST) return Status::IOError("mkdir " + prefix + ": exists and is not a directory");
+      return Status::FromErrno(err, "mkdir " + prefix);
+    }
+    return Status::OK();
+  }
+
+  Status SyncDir(const std::string& path) override {
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus("open dir", path);
+    Status s;
+    if (RetryEintr([&] { return ::fsync(fd); }) != 0) s = ErrnoStatus("sync dir", path);
+    ::close(fd);
+    return s;
+  }
+
+  Result<std::vector<std::string>> ListDir(const std::string& path) override {
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) return ErrnoStatus("list", path);
+    std::vector<std::string> names;
+    for (;;) {
+      errno = 0;
+      struct dirent* entry = ::readdir(dir);
+      if (entry == nullptr) break;
+      std::string_view name(entry->d_name);
+      if (name == "." || name == "..") continue;
+      names.emplace_back(name);
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err != 0) return Status::FromErrno(err, "list " + path);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  Result<FileInfo> Stat(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return ErrnoStatus("stat", path);
+    FileInfo info;
+    info.size = uint64_t(st.st_size);
+    info.mode = uint32_t(st.st_mode);
+    info.uid = uint32_t(st.st_uid);
+    info.gid = uint32_t(st.st_gid);
+    info.mtime = ToSystemTime(st.st_mtim);
+    info.is_dir = S_ISDIR(st.st_mode);
+    return info;
+  }
+
+  Status SetTimes(const std::string& path, SystemTime time) override {
+    int64_t ms = time.time_since_epoch().count();
+    // Floor division so that times before 1970 keep a non-negative nanosecond part.
+    int64_t sec = ms / 1000 - (ms % 1000 < 0 ? 1 : 0);
+    int64_t rem_ms = ms - sec * 1000;
+    struct timespec ts[2];
+    ts[0].tv_sec = time_t(sec);
+    ts[0].tv_nsec = long(rem_ms * 1000000);
+    ts[1] = ts[0];
+    if (::utimensat(AT_FDCWD, path.c_str(), ts, 0) != 0) return ErrnoStatus("set times", path);
+    return Status::OK();
+  }
+
+  Status Chown(const std::string& path, uint32_t uid, uint32_t gid) override {
+    if (::chown(path.c_str(), uid_t(uid), gid_t(gid)) == 0) return Status::OK();
+    if (errno == EPERM) return Status::OK();
+    return ErrnoStatus("chown", path);
+  }
+
+  Status Truncate(const std::string& path, uint64_t size) override {
+    if (RetryEintr([&] { return ::truncate(path.c_str(), off_t(size)); }) != 0) {
+      return ErrnoStatus("truncate", path);
+    }
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+FileSystem* FileSystem::Default() {
+  static PosixFileSystem* fs = new PosixFileSystem();  // never destroyed: usable during static destruction
+  return fs;
+}
+
+std::string DirName(const std::string& path) {
+  size_t end = path.size();
+  while (end > 1 && path[end - 1] == '/') end--;
+  size_t slash = path.rfind('/', end - 1);
+  if (end == 0 || slash == std::string::npos) return ".";
+  while (slash > 0 && path[slash - 1] == '/') slash--;
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+Status WriteFileAtomic(FileSystem& fs, const std::string& path, const uint8_t* data, size_t n,
+                       uint32_t mode) {
+  const std::string tmp = path + ".tmp";
+  Status s = [&]() -> Status {
+    LS_ASSIGN_OR_RETURN(auto file, fs.Create(tmp, mode));
+    LS_RETURN_IF_ERROR(file->Write(data, n));
+    LS_RETURN_IF_ERROR(file->Sync());
+    LS_RETURN_IF_ERROR(file->Close());
+    return fs.Rename(tmp, path);
+  }();
+  if (!s.ok()) {
+    (void)fs.Remove(tmp);  // best effort; the file may not exist
+    return s;
+  }
+  return fs.SyncDir(DirName(path));
+}
+
+Result<std::vector<uint8_t>> ReadFileToVector(FileSystem& fs, const std::string& path, size_t max_bytes) {
+  LS_ASSIGN_OR_RETURN(auto reader, fs.OpenSequential(path, 0));
+  auto data = reader->ReadAll(max_bytes);
+  if (!data.ok()) return data.status().WithContext("read " + path);
+  return data;
+}
+
+Result<bool> PathExists(FileSystem& fs, const std::string& path) {
+  auto info = fs.Stat(path);
+  if (info.ok()) return true;
+  if (info.status().IsNotFound()) return false;
+  return info.status();
+}
+
+}  // namespace litestream

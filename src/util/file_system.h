@@ -1,0 +1,105 @@
+// The local file system seam. Every local file operation in the project (the database, its WAL, the
+// meta directory, the file replica backend, restore output) goes through a FileSystem so that tests can
+// inject faults (disk full, EIO, a crash before a rename) with FaultFileSystem instead of touching the
+// real code paths.
+//
+// Contract shared by every method:
+//  - Errors are values: Status::FromErrno with the path in the message. ENOENT is NotFound, ENOSPC and
+//    EDQUOT are DiskFull, everything else is IOError (EINVAL: InvalidArgument).
+//  - No exception escapes (allocation failure aside).
+//  - Implementations are thread-safe: a FileSystem may be shared by any number of threads.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "litestream/io.h"
+#include "litestream/status.h"
+#include "litestream/storage.h"  // SystemTime
+
+namespace litestream {
+
+// What Stat() reports. Times have millisecond precision (the precision of SystemTime).
+struct FileInfo {
+  uint64_t size = 0;
+  uint32_t mode = 0;  // st_mode: the file type bits and the permission bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  SystemTime mtime{};
+  bool is_dir = false;
+
+  uint32_t permissions() const { return mode & 07777; }
+};
+
+// A file open for positional reads (pread). ReadAt returns fewer than n bytes only at end of file.
+// Safe to use from several threads at once.
+class RandomAccessFile : public RandomAccessReader {};
+
+// A file open for writing, created by FileSystem::Create. Not thread-safe.
+// The destructor closes the file if Close() was not called, ignoring errors: call Close() to see them.
+class WritableFile : public Writer {
+ public:
+  // Flushes the file's data and metadata to stable storage (fsync).
+  virtual Status Sync() = 0;
+  // Closes the file. A second call is a no-op that returns OK. Write/Sync after Close fail.
+  virtual Status Close() = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // The POSIX implementation. A stateless process-wide singleton; never delete it.
+  static FileSystem* Default();
+
+  // Opens an existing file for positional reads. NotFound if it does not exist.
+  virtual Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) = 0;
+  // Opens an existing file for sequential reads starting at `offset`. NotFound if it does not exist.
+  virtual Result<std::unique_ptr<Reader>> OpenSequential(const std::string& path, uint64_t offset = 0) = 0;
+  // Creates (or truncates) a file for writing: O_CREAT|O_TRUNC|O_WRONLY|O_CLOEXEC with `mode` (the process
+  // umask applies, as with open(2)). The parent directory must exist.
+  virtual Result<std::unique_ptr<WritableFile>> Create(const std::string& path, uint32_t mode = 0644) = 0;
+
+  // rename(2): atomically replaces `to` if it exists. Call SyncDir on the parent to make it durable.
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // Removes a file or an empty directory. NotFound if it does not exist.
+  virtual Status Remove(const std::string& path) = 0;
+  // Removes a file or a directory tree. A missing path is OK.
+  virtual Status RemoveAll(const std::string& path) = 0;
+  // Creates a directory and any missing parents. OK if it already exists as a directory.
+  virtual Status MkdirAll(const std::string& path, uint32_t mode = 0755) = 0;
+  // fsyncs a directory, making renames, creations and removals inside it durable.
+  virtual Status SyncDir(const std::string& path) = 0;
+  // Names of the entries of a directory (no "." or ".."), sorted. NotFound if it does not exist.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
+  // stat(2), following symlinks. NotFound if the path does not exist.
+  virtual Result<FileInfo> Stat(const std::string& path) = 0;
+  // Sets both the access and the modification time (utimensat, millisecond precision).
+  virtual Status SetTimes(const std::string& path, SystemTime time) = 0;
+  // Best effort chown(2): EPERM (not running as root) is OK; other errors, e.g. NotFound, are returned.
+  virtual Status Chown(const std::string& path, uint32_t uid, uint32_t gid) = 0;
+  // truncate(2): sets the file's size, cutting or extending with zeros.
+  virtual Status Truncate(const std::string& path, uint64_t size) = 0;
+};
+
+// Writes `path` atomically: writes path + ".tmp", fsyncs it, renames it over `path` and fsyncs the parent
+// directory. On any failure the tmp file is removed and `path` is untouched (unless the failure is the final
+// directory fsync, after which the new content may or may not survive a crash).
+Status WriteFileAtomic(FileSystem& fs, const std::string& path, const uint8_t* data, size_t n,
+                       uint32_t mode = 0644);
+
+// Reads a whole file. InvalidArgument if it is larger than `max_bytes`; NotFound if it does not exist.
+Result<std::vector<uint8_t>> ReadFileToVector(FileSystem& fs, const std::string& path, size_t max_bytes);
+
+// True if the path exists, false if Stat says NotFound, or Stat's error.
+Result<bool> PathExists(FileSystem& fs, const std::string& path);
+
+// "a/b/c" -> "a/b"; "c" -> "."; "/c" -> "/". Trailing slashes are ignored.
+std::string DirName(const std::string& path);
+
+}  // namespace litestream

@@ -1,0 +1,283 @@
+#include "db/database.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "ltx/decoder.h"
+#include "support/paths.h"
+#include "support/sqlite_util.h"
+
+namespace litestream {
+namespace {
+
+using testing::AppDb;
+using testing::ApplyLtxFiles;
+using testing::MakeTempDir;
+using testing::QueryFile;
+
+// n rows of random blobs of `size` bytes (the amalgamation has no generate_series).
+std::string InsertBlobs(int n, int size) {
+  return "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < " + std::to_string(n) +
+         ") INSERT INTO t (v) SELECT randomblob(" + std::to_string(size) + ") FROM s;";
+}
+
+class DatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("db-test");
+    options_.path = dir_ + "/app.db";
+  }
+
+  std::unique_ptr<Database> NewDb() {
+    auto db = std::make_unique<Database>(options_, Logger());
+    EXPECT_TRUE(db->Open().ok());
+    return db;
+  }
+
+  std::vector<std::string> LocalL0() {
+    std::vector<std::string> paths;
+    std::string l0 = dir_ + "/.app.db-litestream/ltx/0";
+    if (!std::filesystem::exists(l0)) return paths;
+    for (const auto& e : std::filesystem::directory_iterator(l0)) {
+      if (e.path().extension() == ".ltx") paths.push_back(e.path().string());
+    }
+    std::sort(paths.begin(), paths.end());
+    return paths;
+  }
+
+  ltx::Header HeaderOf(const std::string& path) {
+    auto in = FileSystem::Default()->OpenSequential(path, 0);
+    EXPECT_TRUE(in.ok());
+    ltx::Decoder dec(**in, path);
+    EXPECT_TRUE(dec.DecodeHeader().ok());
+    return dec.header();
+  }
+
+  int PageCountOf(const std::string& path) {
+    auto in = FileSystem::Default()->OpenSequential(path, 0);
+    ltx::Decoder dec(**in, path);
+    EXPECT_TRUE(dec.DecodeHeader().ok());
+    std::vector<uint8_t> page(dec.header().page_size);
+    int n = 0;
+    uint32_t pgno;
+    while (*dec.NextPage(&pgno, page.data())) n++;
+    EXPECT_TRUE(dec.Close().ok());
+    return n;
+  }
+
+  // Rebuilds the database from every local L0 file and compares a query with the live database.
+  void ExpectReplicaEquals(AppDb& app, const std::string& sql = "SELECT * FROM t ORDER BY id") {
+    std::string restored = dir_ + "/restored.db";
+    std::filesystem::remove(restored);
+    Status s = ApplyLtxFiles(LocalL0(), restored);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(QueryFile(restored, sql), app.Query(sql));
+    EXPECT_EQ(QueryFile(restored, "PRAGMA integrity_check"), "ok");
+  }
+
+  std::string dir_;
+  DbOptions options_;
+};
+
+TEST_F(DatabaseTest, SyncWithoutDatabaseIsANoOp) {
+  auto db = NewDb();
+  auto n = db->Sync();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(*db->Pos(), 0u);
+}
+
+TEST_F(DatabaseTest, FirstSyncWritesSnapshotAtTxid1) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b');");
+  auto db = NewDb();
+  auto n = db->Sync();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(*db->Pos(), 1u);
+  EXPECT_EQ(db->page_size(), 4096u);
+  auto files = LocalL0();
+  ASSERT_EQ(files.size(), 1u);
+  ltx::Header h = HeaderOf(files[0]);
+  EXPECT_EQ(h.min_txid, 1u);
+  EXPECT_EQ(h.max_txid, 1u);
+  EXPECT_EQ(h.flags, ltx::kHeaderFlagNoChecksum);
+  EXPECT_EQ(static_cast<uint32_t>(PageCountOf(files[0])), h.commit);
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, EachSyncWithWritesAdvancesTxidByOneAndIdleSyncWritesNothing) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  for (int i = 0; i < 5; i++) {
+    app.Exec("INSERT INTO t (v) VALUES ('row" + std::to_string(i) + "');");
+    auto n = db->Sync();
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, 1);
+    EXPECT_EQ(*db->Pos(), static_cast<TXID>(i + 2));
+  }
+  EXPECT_EQ(*db->Sync(), 0);
+  EXPECT_EQ(*db->Pos(), 6u);
+  // Incremental files hold only the changed pages.
+  EXPECT_LT(PageCountOf(LocalL0().back()), 4);
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, PassiveCheckpointAtMinPageCountContinuesIncrementally) {
+  options_.min_checkpoint_page_count = 20;
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  for (int round = 0; round < 5; round++) {
+    app.Exec(InsertBlobs(30, 3000));
+    auto n = db->Sync();
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+  }
+  // The WAL was restarted by our PASSIVE checkpoints, so it stays small, and no file after the first
+  // is a full snapshot.
+  EXPECT_LT(std::filesystem::file_size(options_.path + "-wal"), 200u * 4120u);
+  auto files = LocalL0();
+  for (size_t i = 1; i < files.size(); i++) {
+    EXPECT_LT(PageCountOf(files[i]), static_cast<int>(HeaderOf(files[i]).commit)) << files[i];
+  }
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, EmergencyThresholdKeepsWalBounded) {
+  options_.truncate_page_n = 10;  // PASSIVE is tried first; it restarts the WAL, so TRUNCATE is skipped
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  for (int round = 0; round < 6; round++) {
+    app.Exec(InsertBlobs(40, 3000));
+    ASSERT_TRUE(db->Sync().ok());
+  }
+  // The threshold is judged on the WAL size before a sync, so the WAL holds at most about two rounds.
+  EXPECT_LT(std::filesystem::file_size(options_.path + "-wal"), 3u * 45u * 4120u);
+  EXPECT_LT(db->sync_state().last_synced_wal_offset, 2 * 4120 + 32);
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, TruncateCheckpointTakesBoundarySnapshot) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  app.Exec(InsertBlobs(40, 3000));
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  TXID before = *db->Pos();
+  Status s = db->Checkpoint(CheckpointMode::kTruncate);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_LE(std::filesystem::file_size(options_.path + "-wal"), 32u + 2u * 4120u);
+  EXPECT_GT(*db->Pos(), before);
+  // The boundary file holds every page: commits racing the truncate cannot be lost (#1198).
+  EXPECT_EQ(static_cast<uint32_t>(PageCountOf(LocalL0().back())), HeaderOf(LocalL0().back()).commit);
+  app.Exec("INSERT INTO t (v) VALUES (x'01');");
+  ASSERT_TRUE(db->Sync().ok());
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, RestartContinuesIncrementallyWhenWalUntouched) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a');");
+  {
+    auto db = NewDb();
+    ASSERT_TRUE(db->Sync().ok());
+  }
+  app.Exec("INSERT INTO t (v) VALUES ('b');");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  EXPECT_EQ(*db->Pos(), 2u);
+  EXPECT_LT(PageCountOf(LocalL0().back()), static_cast<int>(HeaderOf(LocalL0().back()).commit));
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, ExternalTruncateCheckpointWhileStoppedForcesSnapshot) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a');");
+  {
+    auto db = NewDb();
+    ASSERT_TRUE(db->Sync().ok());
+  }
+  app.Exec("INSERT INTO t (v) VALUES ('b');");
+  app.Exec("PRAGMA wal_checkpoint(TRUNCATE);");
+  app.Exec("INSERT INTO t (v) VALUES ('c');");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  EXPECT_EQ(*db->Pos(), 2u);
+  EXPECT_EQ(static_cast<uint32_t>(PageCountOf(LocalL0().back())), HeaderOf(LocalL0().back()).commit);
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, ChunkedSyncCutsAtCommitBoundaries) {
+  options_.max_sync_wal_bytes = 8 * 4120;
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  for (int i = 0; i < 10; i++) app.Exec(InsertBlobs(4, 3000));
+  auto n = db->Sync();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_GT(*n, 2);  // one sync drains everything, in several files
+  EXPECT_EQ(*db->Sync(), 0);
+  ExpectReplicaEquals(app);
+}
+
+TEST_F(DatabaseTest, VacuumShrinkIsReplicated) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  app.Exec(InsertBlobs(50, 3000));
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  app.Exec("DELETE FROM t WHERE id > 5; VACUUM;");
+  ASSERT_TRUE(db->Sync().ok());
+  ExpectReplicaEquals(app);
+  EXPECT_EQ(QueryFile(dir_ + "/restored.db", "PRAGMA page_count"), app.Query("PRAGMA page_count"));
+}
+
+TEST_F(DatabaseTest, SnapshotHoldsStateAtPositionOnly) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b');");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  app.Exec("INSERT INTO t (v) VALUES ('b');");
+  ASSERT_TRUE(db->Sync().ok());
+  std::string at_pos = app.Query("SELECT * FROM t ORDER BY id");
+  app.Exec("INSERT INTO t (v) VALUES ('not synced');");
+  auto snap = db->OpenSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  EXPECT_EQ((*snap)->txid(), 2u);
+  auto bytes = (*snap)->ReadAll(64 << 20);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  snap->reset();
+  std::string path = dir_ + "/snapshot.ltx";
+  ASSERT_TRUE(WriteFileAtomic(*FileSystem::Default(), path, bytes->data(), bytes->size()).ok());
+  ltx::Header h = HeaderOf(path);
+  EXPECT_EQ(h.min_txid, 1u);
+  EXPECT_EQ(h.max_txid, 2u);
+  ASSERT_TRUE(ApplyLtxFiles({path}, dir_ + "/snap.db").ok());
+  EXPECT_EQ(QueryFile(dir_ + "/snap.db", "SELECT * FROM t ORDER BY id"), at_pos);
+}
+
+TEST_F(DatabaseTest, OtherPageSizes) {
+  for (int ps : {1024, 65536}) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    AppDb app(options_.path, ps);
+    app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+    auto db = NewDb();
+    ASSERT_TRUE(db->Sync().ok());
+    app.Exec(InsertBlobs(20, 5000));
+    ASSERT_TRUE(db->Sync().ok());
+    EXPECT_EQ(db->page_size(), static_cast<uint32_t>(ps));
+    ExpectReplicaEquals(app);
+  }
+}
+
+}  // namespace
+}  // namespace litestream

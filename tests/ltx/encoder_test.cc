@@ -1,0 +1,224 @@
+// The Encoder: the bytes it writes (§1.1-1.8) and every rule it enforces (§1.4, §1.6).
+#include "ltx/encoder.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ltx/coding.h"
+#include "ltx_test_util.h"
+
+namespace litestream::ltx {
+namespace {
+
+using testing::Bytes;
+using testing::MakeHeader;
+using testing::MakePage;
+
+void ExpectError(const Status& s, const std::string& text) {
+  ASSERT_FALSE(s.ok()) << "expected an error containing \"" << text << "\"";
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find(text), std::string::npos) << s.message();
+}
+
+class FailingWriter final : public Writer {
+ public:
+  explicit FailingWriter(size_t fail_at) : fail_at_(fail_at) {}
+  Status Write(const uint8_t*, size_t n) override {
+    if (written_ + n > fail_at_) return Status::DiskFull("injected: disk full");
+    written_ += n;
+    return Status::OK();
+  }
+
+ private:
+  size_t fail_at_;
+  size_t written_ = 0;
+};
+
+class EncoderBytes : public ::testing::TestWithParam<PageEncoding> {};
+
+// The encoder's output is exactly the layout built by hand from the spec.
+TEST_P(EncoderBytes, MatchTheSpecLayout) {
+  const Header h = MakeHeader(1024, 9, 4, 6);
+  testing::PageMap pages = {{2, MakePage(1024, 2)}, {3, Bytes(1024, 0)}, {9, MakePage(1024, 9)}};
+  Result<Bytes> file = testing::EncodeFile(h, pages, GetParam());
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  const bool block = GetParam() == PageEncoding::kBlock;
+  EXPECT_EQ(*file, testing::HandEncode(h, pages, [&](uint32_t) { return block; }));
+}
+
+TEST_P(EncoderBytes, WritesEachPageAsItGoes) {
+  BufferWriter out;
+  Encoder enc(out, GetParam());
+  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 10, 2, 2)).ok());
+  EXPECT_EQ(out.data().size(), kHeaderSize);
+  for (uint32_t pgno = 1; pgno <= 10; pgno++) {
+    const size_t before = out.data().size();
+    ASSERT_TRUE(enc.EncodePage(pgno, MakePage(4096, pgno).data()).ok());
+    EXPECT_GT(out.data().size(), before) << "page " << pgno << " was buffered";
+    EXPECT_EQ(out.data().size(), enc.bytes_written());
+  }
+  ASSERT_TRUE(enc.Close().ok());
+  EXPECT_EQ(enc.page_count(), 10u);
+  EXPECT_EQ(GetBE64(out.data().data() + out.data().size() - 8), enc.file_checksum());
+  EXPECT_NE(enc.file_checksum() & kChecksumFlag, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, EncoderBytes, ::testing::Values(PageEncoding::kFrame, PageEncoding::kBlock),
+                         [](const ::testing::TestParamInfo<PageEncoding>& pi) {
+                           return pi.param == PageEncoding::kFrame ? "Frame" : "Block";
+                         });
+
+TEST(Encoder, EmptyIncrementalFile) {
+  Result<Bytes> file = testing::EncodeFile(MakeHeader(4096, 5, 7, 7), {}, PageEncoding::kBlock);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  // header, end marker, terminator, index length 1, trailer
+  EXPECT_EQ(file->size(), kHeaderSize + 6 + 1 + 8 + 16);
+  EXPECT_TRUE(testing::DecodeFile(*file).ok());
+}
+
+TEST(Encoder, RejectsAnInvalidHeader) {
+  BufferWriter out;
+  Encoder enc(out);
+  Header h = MakeHeader(1000, 1, 1, 1);
+  ExpectError(enc.EncodeHeader(h), "page size 1000");
+  EXPECT_TRUE(out.data().empty());
+}
+
+TEST(Encoder, RejectsCallsOutOfOrder) {
+  BufferWriter out;
+  Encoder enc(out);
+  const Bytes page = MakePage(4096, 1);
+  ExpectError(enc.EncodePage(1, page.data()), "page before header");
+  Encoder enc2(out);
+  ExpectError(enc2.Close(), "close before header");
+  Encoder enc3(out);
+  ASSERT_TRUE(enc3.EncodeHeader(MakeHeader(4096, 1, 2, 2)).ok());
+  ExpectError(enc3.EncodeHeader(MakeHeader(4096, 1, 2, 2)), "header already written");
+}
+
+// Each page rule, starting from an encoder that has written the header and, optionally, some pages.
+struct PageRuleCase {
+  const char* name;
+  Header header;
+  std::vector<uint32_t> ok_pages;
+  uint32_t bad_pgno;
+  const char* error;
+};
+
+class EncoderPageRule : public ::testing::TestWithParam<PageRuleCase> {};
+
+TEST_P(EncoderPageRule, IsEnforced) {
+  const PageRuleCase& c = GetParam();
+  BufferWriter out;
+  Encoder enc(out, PageEncoding::kBlock);
+  ASSERT_TRUE(enc.EncodeHeader(c.header).ok());
+  const Bytes page = MakePage(c.header.page_size, 1);
+  for (uint32_t pgno : c.ok_pages) ASSERT_TRUE(enc.EncodePage(pgno, page.data()).ok()) << pgno;
+  ExpectError(enc.EncodePage(c.bad_pgno, page.data()), c.error);
+  // The encoder is now unusable: the same error comes back.
+  ExpectError(enc.Close(), c.error);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, EncoderPageRule,
+    ::testing::Values(
+        PageRuleCase{"PgnoZero", MakeHeader(4096, 5, 2, 2), {}, 0, "invalid pgno 0"},
+        PageRuleCase{"BeyondCommit", MakeHeader(4096, 5, 2, 2), {}, 6, "beyond the commit size of 5 pages"},
+        PageRuleCase{"LockPage", MakeHeader(65536, 20000, 2, 2), {16384}, 16385, "lock page"},
+        PageRuleCase{"Descending", MakeHeader(4096, 5, 2, 2), {3}, 2, "out of order after page 3"},
+        PageRuleCase{"Duplicate", MakeHeader(4096, 5, 2, 2), {3}, 3, "out of order after page 3"},
+        PageRuleCase{"SnapshotStartsAtOne", MakeHeader(4096, 5, 1, 2), {}, 2, "got page 2, want 1"},
+        PageRuleCase{"SnapshotGap", MakeHeader(4096, 5, 1, 2), {1, 2}, 4, "got page 4, want 3"}),
+    [](const ::testing::TestParamInfo<PageRuleCase>& pi) { return std::string(pi.param.name); });
+
+TEST(Encoder, IncrementalMayJumpOverTheLockPage) {
+  BufferWriter out;
+  Encoder enc(out, PageEncoding::kFrame);
+  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(65536, 16390, 2, 2)).ok());
+  const Bytes page = MakePage(65536, 1);
+  ASSERT_TRUE(enc.EncodePage(16384, page.data()).ok());
+  ASSERT_TRUE(enc.EncodePage(16386, page.data()).ok());
+  ASSERT_TRUE(enc.Close().ok());
+  Result<testing::DecodedFile> f = testing::DecodeFile(out.data());
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->pages.size(), 2u);
+}
+
+TEST(Encoder, RejectsAPageOfTheWrongLength) {
+  BufferWriter out;
+  Encoder enc(out);
+  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 5, 2, 2)).ok());
+  const Bytes page(4000);
+  ExpectError(enc.EncodePage(1, page.data(), page.size()), "page 1 is 4000 bytes, want 4096");
+}
+
+TEST(Encoder, SnapshotMustHoldEveryPageUpToCommit) {
+  BufferWriter out;
+  Encoder enc(out);
+  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 3, 1, 1)).ok());
+  const Bytes page = MakePage(4096, 1);
+  ASSERT_TRUE(enc.EncodePage(1, page.data()).ok());
+  ASSERT_TRUE(enc.EncodePage(2, page.data()).ok());
+  ExpectError(enc.Close(), "snapshot ends at page 2 but must hold every page up to 3");
+}
+
+TEST(Encoder, TrailerRules) {
+  {
+    BufferWriter out;
+    Encoder enc(out);
+    ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 0, 2, 2)).ok());
+    ExpectError(enc.Close(), "commit 0 needs post-apply checksum 0x8000000000000000");
+  }
+  {
+    BufferWriter out;
+    Encoder enc(out);
+    ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 1, 2, 2)).ok());
+    enc.SetPostApplyChecksum(kChecksumFlag | 1);
+    ExpectError(enc.Close(), "must be zero when checksums are off");
+  }
+  {  // Checksums on: the caller supplies a well-formed post-apply checksum.
+    Header h = MakeHeader(4096, 1, 2, 2);
+    h.flags = 0;
+    h.pre_apply_checksum = kChecksumFlag | 77;
+    BufferWriter out;
+    Encoder enc(out);
+    ASSERT_TRUE(enc.EncodeHeader(h).ok());
+    enc.SetPostApplyChecksum(5);
+    ExpectError(enc.Close(), "lacks bit 63");
+    BufferWriter out2;
+    Encoder enc2(out2);
+    ASSERT_TRUE(enc2.EncodeHeader(h).ok());
+    enc2.SetPostApplyChecksum(kChecksumFlag | 5);
+    ASSERT_TRUE(enc2.Close().ok());
+    Result<testing::DecodedFile> f = testing::DecodeFile(out2.data());
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    EXPECT_EQ(f->trailer.post_apply_checksum, kChecksumFlag | 5);
+  }
+}
+
+TEST(Encoder, WriterErrorsAreReturnedAndSticky) {
+  FailingWriter out(kHeaderSize + 50);
+  Encoder enc(out, PageEncoding::kBlock, "l0.ltx");
+  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 5, 2, 2)).ok());
+  Status s = enc.EncodePage(1, MakePage(4096, 1).data());
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.IsDiskFull()) << s.ToString();
+  EXPECT_EQ(s.message(), "l0.ltx: injected: disk full");
+  EXPECT_EQ(enc.EncodePage(2, MakePage(4096, 2).data()).message(), s.message());
+  EXPECT_EQ(enc.Close().message(), s.message());
+}
+
+TEST(Encoder, CloseTwiceIsHarmless) {
+  BufferWriter out;
+  Encoder enc(out);
+  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 1, 2, 2)).ok());
+  ASSERT_TRUE(enc.Close().ok());
+  const size_t size = out.data().size();
+  EXPECT_TRUE(enc.Close().ok());
+  EXPECT_EQ(out.data().size(), size);
+  ExpectError(enc.EncodePage(1, MakePage(4096, 1).data()), "page after close");
+}
+
+}  // namespace
+}  // namespace litestream::ltx
