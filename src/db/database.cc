@@ -234,9 +234,14 @@ Result<TXID> Database::PosLocked() {
   // Verify the newest file completely once (checksum); a corrupt L0 must not become our position.
   LS_ASSIGN_OR_RETURN(auto reader, OpenLocalLtx(0, last.min_txid, last.max_txid));
   std::string name = LtxPath(0, last.min_txid, last.max_txid);
-  LS_RETURN_IF_ERROR(ltx::VerifyFile(*reader, name));
+  if (Status s = ltx::VerifyFile(*reader, name); !s.ok()) return MarkLocalCorrupt(s);
   cached_pos_ = last.max_txid;
   return last.max_txid;
+}
+
+Status Database::MarkLocalCorrupt(const Status& s) {
+  if (s.IsCorruption()) local_corrupt_ = true;
+  return s;
 }
 
 Result<std::vector<LtxFileInfo>> Database::ListLocalLtx(int level) {
@@ -278,6 +283,7 @@ void Database::RemoveLocalLtx(const std::vector<LtxFileInfo>& files) {
 Status Database::ResetLocalState() {
   std::lock_guard<std::mutex> lock(exec_mu_);
   InvalidatePosLocked();
+  local_corrupt_ = false;
   state_ = SyncState{};
   return fs_->RemoveAll(meta_path_ + "/ltx");
 }
@@ -572,7 +578,7 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
   const std::string ltx_path = LtxPath(0, pos, pos);
   LS_ASSIGN_OR_RETURN(auto ltx_reader, fs_->OpenSequential(ltx_path, 0));
   ltx::Decoder dec(*ltx_reader, ltx_path);
-  LS_RETURN_IF_ERROR(dec.DecodeHeader());
+  if (Status s = dec.DecodeHeader(); !s.ok()) return MarkLocalCorrupt(s);
   const ltx::Header& h = dec.header();
   const int64_t frame_size = kWalFrameHeaderSize + page_size_;
   int64_t offset = h.wal_offset + h.wal_size;
@@ -618,7 +624,9 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
     return v;
   }
   if (prev > kWalHeaderSize) {
-    LS_ASSIGN_OR_RETURN(bool last_page_match, LastPageMatch(*wal_file, dec, prev));
+    auto matched = LastPageMatch(*wal_file, dec, prev);
+    if (!matched.ok()) return MarkLocalCorrupt(matched.status());
+    const bool last_page_match = *matched;
     if (!last_page_match) {
       v.reason = "last page does not exist in last ltx file, wal overwritten by another process";
       return v;

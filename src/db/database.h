@@ -109,6 +109,11 @@ class Database {
 
   SyncState sync_state() const;
 
+  // True once a local L0 file was found corrupt (it fails its checksum or its header does not decode).
+  // The remedy is ResetLocalState() + CatchUpWithReplica(): the next sync then writes a full snapshot at
+  // the TXID after the replica's, which loses nothing since the database itself is the source of truth.
+  bool local_state_corrupt() const { return local_corrupt_.load(); }
+
  private:
   friend class SnapshotReader;
   struct VerifyResult {
@@ -136,6 +141,7 @@ class Database {
   Status AcquireReadLockLocked();
   void ReleaseReadLockLocked();
   Result<TXID> PosLocked();
+  Status MarkLocalCorrupt(const Status& s);  // returns s
   void InvalidatePosLocked() { cached_pos_.reset(); }
   Status BumpSeqLocked();
   Result<std::vector<uint8_t>> ReadWalHeader();
@@ -169,6 +175,7 @@ class Database {
   std::optional<TXID> cached_pos_;
   SyncState state_;
   int consecutive_disk_full_ = 0;
+  std::atomic<bool> local_corrupt_{false};
 
   std::mutex chk_mu_;
   std::condition_variable chk_cv_;

@@ -86,11 +86,11 @@ Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data) {
   size_t hashed = kPageHeaderSize;  // the page header (and the size field) are hashed as written
   if (encoding_ == PageEncoding::kBlock) {
     frame_.resize(kPageHeaderSize + kPageSizeFieldSize);
-    s = AppendCompressedBlock(data, header_.page_size, &frame_);
+    s = compressor_.AppendBlock(data, header_.page_size, &frame_);
     PutBE32(frame_.data() + kPageHeaderSize, static_cast<uint32_t>(frame_.size() - hashed - kPageSizeFieldSize));
     hashed += kPageSizeFieldSize;
   } else {
-    s = AppendCompressedFrame(data, header_.page_size, &frame_);
+    s = compressor_.AppendFrame(data, header_.page_size, &frame_);
   }
   if (!s.ok()) return Fail(s.WithContext("ltx encoder: page " + std::to_string(pgno)));
   crc_ = crc64::Extend(crc_, frame_.data(), hashed);

@@ -20,6 +20,7 @@
 #include "litestream/io.h"
 #include "litestream/status.h"
 #include "ltx/format.h"
+#include "ltx/lz4_codec.h"
 
 namespace litestream::ltx {
 
@@ -73,6 +74,7 @@ class Encoder {
   uint64_t crc_ = 0;     // CRC-64 of the checksummed stream so far (§1.8)
   uint64_t post_apply_checksum_ = 0;
   uint64_t file_checksum_ = 0;
+  Lz4Compressor compressor_;
   std::vector<uint8_t> frame_;  // the encoded page being written
   std::vector<uint8_t> index_;  // varint triples (pgno, offset, size) of the pages written
 };

@@ -32,6 +32,30 @@ Result<TXID> Replica::PosLocked() {
   return max;
 }
 
+Result<TXID> Replica::RebaseLocked() {
+  LS_ASSIGN_OR_RETURN(auto snapshot, db_->OpenSnapshot());
+  const TXID txid = snapshot->txid();
+  logger_.Warn("replica is missing files that are no longer local; writing a snapshot to re-base it",
+               {{"txid", FormatTXID(txid)}});
+  LS_RETURN_IF_ERROR(client_->Write(kSnapshotLevel, 1, txid, *snapshot).status());
+  snapshot.reset();
+  // The newest L0 marks the replica position: upload it too, so the position is txid from now on.
+  LS_ASSIGN_OR_RETURN(auto local, db_->OpenLocalLtx(0, txid, txid));
+  LS_RETURN_IF_ERROR(client_->Write(0, txid, txid, *local).status());
+  pos_ = txid;
+  return txid;
+}
+
+Status Replica::Rebase() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return RebaseLocked().status();
+}
+
+void Replica::ResetPos() {
+  std::lock_guard<std::mutex> lock(mu_);
+  pos_.reset();
+}
+
 Result<bool> Replica::Sync(bool unlimited) {
   std::lock_guard<std::mutex> lock(mu_);
   auto fail = [&](Status s) {
@@ -47,6 +71,15 @@ Result<bool> Replica::Sync(bool unlimited) {
   for (TXID txid = *replica_pos + 1; txid <= *db_pos; txid++) {
     if (!unlimited && options_.max_sync_ltx_files > 0 && uploaded >= options_.max_sync_ltx_files) return true;
     auto local = db_->OpenLocalLtx(0, txid, txid);
+    if (!local.ok() && local.status().IsNotFound()) {
+      // The replica lacks files we no longer have locally (it was emptied, or it is behind files that L0
+      // retention already removed): give it a new base instead of leaving a gap.
+      auto rebased = RebaseLocked();
+      if (!rebased.ok()) return fail(rebased.status().WithContext("rebase replica"));
+      txid = *rebased;
+      uploaded++;
+      continue;
+    }
     Status s = local.status();
     if (s.ok()) {
       auto written = client_->Write(0, txid, txid, **local);

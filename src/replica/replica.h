@@ -37,9 +37,18 @@ class Replica {
   // The last known position without a remote request (0 if unknown).
   TXID CachedPos() const;
   SystemTime last_successful_sync() const;
+  // Forgets the cached position so the next Sync lists the replica again (after the replica was found
+  // to have lost files).
+  void ResetPos();
+  // Writes a level-9 snapshot of the database's current position and the matching L0, making that the
+  // replica position (for a replica that lost files).
+  Status Rebase();
 
  private:
   Result<TXID> PosLocked();
+  // Writes a level-9 snapshot of the database's current position and the matching L0, making that the
+  // replica position. Returns it.
+  Result<TXID> RebaseLocked();
 
   Database* const db_;
   const std::shared_ptr<StorageClient> client_;

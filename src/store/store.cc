@@ -247,7 +247,7 @@ Status Store::FinalSync(DbHandle& h) {
   auto deadline = std::chrono::steady_clock::now() + options_.shutdown_sync_timeout;
   Status last;
   for (int attempt = 0;; attempt++) {
-    last = h.db->Sync().status();
+    last = SyncDatabase(h).status();
     if (last.ok()) last = h.replica->Sync(/*unlimited=*/true).status();
     if (last.ok()) return last;
     if (std::chrono::steady_clock::now() + options_.shutdown_sync_interval > deadline) break;
@@ -321,6 +321,17 @@ std::vector<DbStatus> Store::Statuses() const {
 // ---------------------------------------------------------------------------------------------------
 // Jobs
 
+Result<int> Store::SyncDatabase(DbHandle& h) {
+  auto result = h.db->Sync();
+  if (result.ok() || !h.db->local_state_corrupt()) return result;
+  logger_.Error("local ltx state is corrupt; resetting it, the next sync writes a snapshot",
+                {{"db", h.entry.db.path}, {"error", result.status().message()}});
+  LS_RETURN_IF_ERROR(h.db->ResetLocalState());
+  LS_RETURN_IF_ERROR(h.db->CatchUpWithReplica(h.replica->client()));
+  h.replica->ResetPos();
+  return h.db->Sync();
+}
+
 SteadyTime Store::RunSync(DbHandle& h) {
   auto now = std::chrono::steady_clock::now();
   const milliseconds interval = h.entry.monitor_interval;
@@ -330,7 +341,7 @@ SteadyTime Store::RunSync(DbHandle& h) {
   bool checkpoint_pending = h.db->options().checkpoint_interval.count() > 0 && h.db->sync_state().synced_since_checkpoint;
   if (!changed && !checkpoint_pending) return now + interval;
 
-  auto result = h.db->Sync();
+  auto result = SyncDatabase(h);
   if (!result.ok()) {
     milliseconds wait = h.sync_backoff.Fail(interval);
     h.have_wal_stat = false;
@@ -533,15 +544,44 @@ Status Store::EnforceSnapshotRetention(DbHandle& h) {
   return Status::OK();
 }
 
+// A replica whose files were deleted behind our back (a bucket emptied, a directory removed) would
+// otherwise keep receiving L0 files that chain to nothing. Detected from listings retention makes anyway:
+// the replica holds less than we uploaded, or its L0 files start after a gap with no level above them.
+Status Store::CheckReplicaIntact(DbHandle& h, TXID uploaded, const std::vector<LtxFileInfo>& l0, TXID max_l1) {
+  TXID remote_max = l0.empty() ? 0 : l0.back().max_txid;
+  bool lost = uploaded > 0 && remote_max < uploaded;
+  if (!lost && !l0.empty() && l0.front().min_txid > max_l1 + 1) {
+    LS_ASSIGN_OR_RETURN(auto snapshots, h.replica->client().List(kSnapshotLevel, 0));
+    TXID max_snapshot = snapshots.empty() ? 0 : snapshots.back().max_txid;
+    lost = l0.front().min_txid > max_snapshot + 1;
+  }
+  if (!lost) return Status::OK();
+  logger_.Error("replica has lost files; re-basing it with a new snapshot",
+                {{"db", h.entry.db.path}, {"uploaded_txid", FormatTXID(uploaded)},
+                 {"replica_txid", FormatTXID(remote_max)}});
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    h.max_by_level.clear();
+  }
+  h.replica->ResetPos();
+  LS_RETURN_IF_ERROR(h.replica->Rebase());
+  return Status::FailedPrecondition("replica was re-based; retention skipped this round");
+}
+
 Status Store::EnforceL0Retention(DbHandle& h) {
   if (options_.l0_retention.count() <= 0) return Status::OK();
   StorageClient& client = h.replica->client();
+  const TXID uploaded = h.replica->CachedPos();  // before listing: uploads may finish meanwhile
   LS_ASSIGN_OR_RETURN(auto l1, client.List(1, 0));
   TXID max_l1 = 0;
   for (const auto& f : l1) max_l1 = std::max(max_l1, f.max_txid);
-  if (max_l1 == 0) return Status::OK();
+  if (max_l1 == 0) {
+    LS_ASSIGN_OR_RETURN(auto l0_only, client.List(0, 0));
+    return CheckReplicaIntact(h, uploaded, l0_only, 0);
+  }
   const SystemTime threshold = Now(clock_) - options_.l0_retention;
   LS_ASSIGN_OR_RETURN(auto l0, client.List(0, 0));
+  LS_RETURN_IF_ERROR(CheckReplicaIntact(h, uploaded, l0, max_l1));
   std::vector<LtxFileInfo> doomed;
   bool reached_end = true;
   for (const auto& f : l0) {
@@ -574,7 +614,7 @@ Status Store::SyncAll() {
   auto handles = Handles();
   Status first;
   for (const auto& h : handles) {
-    Status s = h->db->Sync().status();
+    Status s = SyncDatabase(*h).status();
     if (s.ok()) s = h->replica->Sync(/*unlimited=*/true).status();
     if (!s.ok() && first.ok()) first = s.WithContext(h->entry.db.path);
   }

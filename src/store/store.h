@@ -99,6 +99,8 @@ class Store {
   void StopJobs(DbHandle& h);
   Status FinalSync(DbHandle& h);
 
+  // Database::Sync, recovering from a corrupt local L0 (reset + catch up with the replica + snapshot).
+  Result<int> SyncDatabase(DbHandle& h);
   SteadyTime RunSync(DbHandle& h);
   SteadyTime RunUpload(DbHandle& h);
   SteadyTime RunCompaction(DbHandle& h, int level);
@@ -112,6 +114,7 @@ class Store {
   Result<LtxFileInfo> Snapshot(DbHandle& h);
   Status EnforceSnapshotRetention(DbHandle& h);
   Status EnforceL0Retention(DbHandle& h);
+  Status CheckReplicaIntact(DbHandle& h, TXID uploaded, const std::vector<LtxFileInfo>& l0, TXID max_l1);
   Result<LtxFileInfo> MaxFileInfo(DbHandle& h, int level);
   milliseconds LevelInterval(int level) const;
 

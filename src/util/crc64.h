@@ -16,3 +16,8 @@ uint64_t Extend(uint64_t crc, const void* data, size_t n);
 inline uint64_t Value(const void* data, size_t n) { return Extend(0, data, n); }
 
 }  // namespace litestream::crc64
+
+namespace litestream::crc64::internal {
+// Extend() without the carry-less-multiplication fast path, for tests.
+uint64_t ExtendPortable(uint64_t crc, const void* data, size_t n);
+}  // namespace litestream::crc64::internal

@@ -36,6 +36,24 @@ TEST(Crc64, ExtendEqualsOneShotForEverySplitAndAlignment) {
   }
 }
 
+TEST(Crc64, FastPathMatchesTheTableForEveryLengthAndAlignment) {
+  std::vector<uint8_t> data(1100);
+  uint32_t x = 1;
+  for (auto& b : data) {
+    x = x * 1103515245u + 12345u;
+    b = static_cast<uint8_t>(x >> 16);
+  }
+  for (size_t start = 0; start < 16; start += 5) {
+    for (size_t n = 0; start + n <= data.size(); n += (n < 300 ? 1 : 37)) {
+      for (uint64_t seed : {uint64_t{0}, uint64_t{0x0123456789ABCDEF}}) {
+        ASSERT_EQ(crc64::Extend(seed, data.data() + start, n),
+                  crc64::internal::ExtendPortable(seed, data.data() + start, n))
+            << "start " << start << " length " << n;
+      }
+    }
+  }
+}
+
 TEST(Crc64, MatchesBitwiseDefinition) {
   auto bitwise = [](const uint8_t* p, size_t n) {
     uint64_t crc = ~uint64_t{0};
