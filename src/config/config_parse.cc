@@ -331,7 +331,6 @@ Result<Config> ParseExpanded(const std::string& text, const ParseOptions& option
       LS_RETURN_IF_ERROR(DecodeDb(raw.keys, options.env, &raw.db));
       raws.push_back(std::move(raw));
     }
-    (void)i;
   }
   LS_RETURN_IF_ERROR(PromoteSnapshotSettings(raws, top, &c));
   if (options.env) {

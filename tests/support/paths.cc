@@ -24,6 +24,8 @@ void RemoveTempDirs() {
 
 std::string TestDataPath(const std::string& relative) { return std::string(LITESTREAM_TESTDATA_DIR) + "/" + relative; }
 
+std::string SourcePath(const std::string& relative) { return std::string(LITESTREAM_SOURCE_DIR) + "/" + relative; }
+
 std::string BinPath(const std::string& name) { return std::string(LITESTREAM_BIN_DIR) + "/" + name; }
 
 std::string MakeTempDir(const std::string& prefix) {
