@@ -82,5 +82,7 @@ int RunLtx(const Args& args);
 int RunWal(const Args& args);
 int RunReplicate(const Args& args);
 int RunRestore(const Args& args);
+int RunStatus(const Args& args);
+int RunReset(const Args& args);
 
 }  // namespace litestream::cli

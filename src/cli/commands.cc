@@ -14,9 +14,7 @@ int NotImplemented(const Args&) {
 constexpr char kInfo[] = "info";
 constexpr char kList[] = "list";
 constexpr char kRegister[] = "register";
-constexpr char kReset[] = "reset";
 constexpr char kStart[] = "start";
-constexpr char kStatus[] = "status";
 constexpr char kStop[] = "stop";
 constexpr char kSync[] = "sync";
 constexpr char kUnregister[] = "unregister";
@@ -31,10 +29,10 @@ const std::vector<Command>& Commands() {
       {"ltx", "list available LTX files for a database", RunLtx},
       {"register", "register a database for replication", NotImplemented<kRegister>},
       {"replicate", "runs a server to replicate databases", RunReplicate},
-      {"reset", "reset local state for a database", NotImplemented<kReset>},
+      {"reset", "reset local state for a database", RunReset},
       {"restore", "recovers database backup from a replica", RunRestore},
       {"start", "start replication for a database", NotImplemented<kStart>},
-      {"status", "display replication status for databases", NotImplemented<kStatus>},
+      {"status", "display replication status for databases", RunStatus},
       {"stop", "stop replication for a database", NotImplemented<kStop>},
       {"sync", "force an immediate sync for a database", NotImplemented<kSync>},
       {"unregister", "unregister a database from replication", NotImplemented<kUnregister>},
