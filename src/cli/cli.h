@@ -84,5 +84,6 @@ int RunReplicate(const Args& args);
 int RunRestore(const Args& args);
 int RunStatus(const Args& args);
 int RunReset(const Args& args);
+int RunDumpLtx(const Args& args);
 
 }  // namespace litestream::cli

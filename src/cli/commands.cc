@@ -24,6 +24,7 @@ constexpr char kUnregister[] = "unregister";
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"databases", "list databases specified in config file", RunDatabases},
+      {"dump-ltx", "print and verify one LTX file (developer tool)", RunDumpLtx},
       {"info", "show daemon information", NotImplemented<kInfo>},
       {"list", "list all managed databases", NotImplemented<kList>},
       {"ltx", "list available LTX files for a database", RunLtx},

@@ -40,22 +40,21 @@ Status Encoder::EncodeHeader(const Header& header) {
 }
 
 Status Encoder::CheckPage(uint32_t pgno) const {
-  const std::string page = "page " + std::to_string(pgno);
+  // Messages are built only on failure: this runs for every page.
+  auto page = [pgno] { return "ltx encoder: page " + std::to_string(pgno); };
   if (pgno == 0) return Status::InvalidArgument("ltx encoder: invalid pgno 0");
   if (pgno > header_.commit) {
-    return Status::InvalidArgument("ltx encoder: " + page + " is beyond the commit size of " +
-                                   std::to_string(header_.commit) + " pages");
+    return Status::InvalidArgument(page() + " is beyond the commit size of " + std::to_string(header_.commit) +
+                                   " pages");
   }
-  if (pgno == lock_pgno_) {
-    return Status::InvalidArgument("ltx encoder: " + page + " is the lock page and cannot be encoded");
-  }
+  if (pgno == lock_pgno_) return Status::InvalidArgument(page() + " is the lock page and cannot be encoded");
   if (pgno <= last_pgno_) {
-    return Status::InvalidArgument("ltx encoder: " + page + " out of order after page " +
-                                   std::to_string(last_pgno_) + " (pages must strictly ascend)");
+    return Status::InvalidArgument(page() + " out of order after page " + std::to_string(last_pgno_) +
+                                   " (pages must strictly ascend)");
   }
   if (header_.IsSnapshot() && pgno != next_snapshot_pgno_) {
-    return Status::InvalidArgument("ltx encoder: nonsequential page numbers in snapshot: got " + page + ", want " +
-                                   std::to_string(next_snapshot_pgno_));
+    return Status::InvalidArgument("ltx encoder: nonsequential page numbers in snapshot: got page " +
+                                   std::to_string(pgno) + ", want " + std::to_string(next_snapshot_pgno_));
   }
   return Status::OK();
 }

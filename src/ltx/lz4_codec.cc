@@ -223,16 +223,16 @@ Status DecodeFrame(ByteSource& source, uint32_t page_size, uint8_t* page, std::v
     if (raw == 0) break;  // EndMark
     const bool stored = (raw & 0x80000000u) != 0;
     const size_t len = raw & 0x7FFFFFFFu;
-    const std::string where = "block " + std::to_string(block) + " (" + std::to_string(len) + " bytes)";
-    if (len > d.block_max) return FrameError(where + " exceeds the frame's maximum block size");
+    auto where = [&] { return "block " + std::to_string(block) + " (" + std::to_string(len) + " bytes)"; };
+    if (len > d.block_max) return FrameError(where() + " exceeds the frame's maximum block size");
     const uint8_t* stored_bytes;
     if (stored) {
-      if (len > page_size - pos) return FrameError(where + " runs past the end of the page");
+      if (len > page_size - pos) return FrameError(where() + " runs past the end of the page");
       LS_RETURN_IF_ERROR(in.Read(page + pos, len));
       stored_bytes = page + pos;
       pos += len;
     } else {
-      if (len > max_compressed) return FrameError(where + " is larger than any page compresses to");
+      if (len > max_compressed) return FrameError(where() + " is larger than any page compresses to");
       scratch->resize(max_compressed);
       LS_RETURN_IF_ERROR(in.Read(scratch->data(), len));
       stored_bytes = scratch->data();
@@ -243,14 +243,14 @@ Status DecodeFrame(ByteSource& source, uint32_t page_size, uint8_t* page, std::v
                           ? LZ4_decompress_safe(src, dst, static_cast<int>(len), cap)
                           : LZ4_decompress_safe_usingDict(src, dst, static_cast<int>(len), cap,
                                                           reinterpret_cast<const char*>(page), static_cast<int>(pos));
-      if (got < 0) return FrameError(where + " is malformed or decodes past the end of the page");
+      if (got < 0) return FrameError(where() + " is malformed or decodes past the end of the page");
       pos += static_cast<size_t>(got);
     }
     if (d.block_checksum) {
       LS_RETURN_IF_ERROR(in.Read(word, 4));
       const uint32_t want = Xxh32(stored_bytes, len);
       if (GetLE32(word) != want) {
-        return FrameError(where + " checksum " + Hex32(GetLE32(word)) + ", want " + Hex32(want));
+        return FrameError(where() + " checksum " + Hex32(GetLE32(word)) + ", want " + Hex32(want));
       }
     }
   }

@@ -143,3 +143,34 @@ TEST_F(EngineCommandsTest, ExecRunsChildAfterFirstSyncAndExitsWithIt) {
 
 }  // namespace
 }  // namespace litestream::testing
+
+namespace litestream::testing {
+namespace {
+
+TEST(DumpLtx, PrintsAndVerifiesVectorsAndRejectsDamage) {
+  RunResult r = RunCli({"dump-ltx", "-json", "-pages", TestDataPath("ltx/block-0000000000000001-0000000000000001.ltx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["file_checksum"], "0x8ca08d98ef630b7e");
+  EXPECT_EQ(j["encoding"], "block");
+  EXPECT_EQ(j["wal_salts"], "134b6eee/8dd2c25e");
+  EXPECT_EQ(j["pages"][1]["offset"], 323);
+  r = RunCli({"dump-ltx", TestDataPath("ltx/frame-0000000000000001-0000000000000001.ltx")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("0x892cad73d865ba49 (verified)"), std::string::npos) << r.out;
+
+  r = RunCli({"dump-ltx", TestDataPath("ltx/legacy-v1-000000000000000d-000000000000000d.ltx")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("0x5351"), std::string::npos) << r.err;
+
+  std::string dir = MakeTempDir("dump-ltx");
+  std::string damaged = dir + "/0000000000000001-0000000000000001.ltx";
+  std::filesystem::copy_file(TestDataPath("ltx/block-0000000000000001-0000000000000001.ltx"), damaged);
+  std::filesystem::resize_file(damaged, 300);
+  r = RunCli({"dump-ltx", damaged});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(damaged), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace litestream::testing
