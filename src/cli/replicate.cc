@@ -7,7 +7,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "cli/cli.h"
 #include "cli/signals.h"
@@ -274,7 +276,20 @@ int RunReplicate(const Args& args) {
       }
     }
   }
+  // A second SIGINT/SIGTERM during the final sync gives up its retries.
+  std::atomic<bool> closing{true};
+  std::thread interrupter([&] {
+    while (closing) {
+      int sig = WaitForSignal(std::chrono::milliseconds(100));
+      if (sig == SIGINT || sig == SIGTERM) {
+        logger.Warn("second signal received, abandoning final sync retries");
+        store.InterruptShutdown();
+      }
+    }
+  });
   Status closed = store.Close();
+  closing = false;
+  interrupter.join();
   if (!closed.ok()) {
     logger.Error("shutdown", {{"error", closed.message()}});
     if (exit_code == 0) exit_code = 1;

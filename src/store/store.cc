@@ -72,6 +72,11 @@ struct Store::DbHandle {
   // Touched only by the upload job.
   Backoff upload_backoff;
   int snapshot_not_ready = 0;
+  // Touched only by the L0-retention job: what the last pass saw, to skip passes while idle.
+  TXID l0_checked_uploaded = ~TXID{0};
+  TXID l0_checked_l1 = ~TXID{0};
+  SteadyTime l0_recheck_at{};
+  bool l0_settled = false;
 
   std::mutex mu;                            // guards the fields below
   std::map<int, LtxFileInfo> max_by_level;  // newest remote file per level (compaction/snapshot cache)
@@ -251,6 +256,7 @@ Status Store::FinalSync(DbHandle& h) {
     if (last.ok()) last = h.replica->Sync(/*unlimited=*/true).status();
     if (last.ok()) return last;
     if (std::chrono::steady_clock::now() + options_.shutdown_sync_interval > deadline) break;
+    if (shutdown_interrupted_) return last.WithContext("shutdown interrupted");
     logger_.Warn("shutdown sync failed, retrying", {{"db", h.entry.db.path}, {"error", last.message()}});
     std::this_thread::sleep_for(options_.shutdown_sync_interval);
   }
@@ -271,6 +277,8 @@ Status Store::RemoveDatabase(const std::string& path) {
   h->db->Close();
   return s;
 }
+
+void Store::InterruptShutdown() { shutdown_interrupted_ = true; }
 
 Status Store::Close() {
   stop_.request_stop();
@@ -426,9 +434,29 @@ SteadyTime Store::RunSnapshot(DbHandle& h) {
 }
 
 SteadyTime Store::RunL0Retention(DbHandle& h) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto next = now + options_.l0_retention_check_interval;
+  // An idle database costs no remote requests: with no new upload and no new L1 file since the last pass,
+  // only the passage of time can make more L0 files eligible, and one pass after l0_retention has seen to
+  // that; until something changes again, there is nothing to do.
+  const TXID uploaded = h.replica->CachedPos();
+  TXID l1 = 0;
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    if (auto it = h.max_by_level.find(1); it != h.max_by_level.end()) l1 = it->second.max_txid;
+  }
+  const bool changed = uploaded != h.l0_checked_uploaded || l1 != h.l0_checked_l1;
+  if (!changed && (h.l0_settled || now < h.l0_recheck_at)) return next;
   Status s = EnforceL0Retention(h);
-  if (!s.ok()) logger_.Error("l0 retention failed", {{"db", h.entry.db.path}, {"error", s.message()}});
-  return std::chrono::steady_clock::now() + options_.l0_retention_check_interval;
+  if (!s.ok()) {
+    logger_.Error("l0 retention failed", {{"db", h.entry.db.path}, {"error", s.message()}});
+    return next;
+  }
+  h.l0_settled = !changed;
+  h.l0_checked_uploaded = uploaded;
+  h.l0_checked_l1 = l1;
+  h.l0_recheck_at = now + options_.l0_retention;
+  return next;
 }
 
 // ---------------------------------------------------------------------------------------------------

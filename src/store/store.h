@@ -7,6 +7,7 @@
 // costs neither CPU nor remote requests.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -74,6 +75,8 @@ class Store {
   // Stops the jobs, then does a final sync and upload of every database, retrying until
   // shutdown_sync_timeout. Returns the first error that survived the retries.
   Status Close();
+  // Makes a Close() in progress give up its final-sync retries (a second Ctrl-C). Thread-safe.
+  void InterruptShutdown();
 
   Status AddDatabase(DbEntry entry);
   Status RemoveDatabase(const std::string& path);
@@ -126,6 +129,7 @@ class Store {
   std::unique_ptr<Watcher> watcher_;
 
   std::stop_source stop_;  // interrupts retry waits on Close()
+  std::atomic<bool> shutdown_interrupted_{false};
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<DbHandle>> dbs_;

@@ -328,15 +328,16 @@ TEST(Compact, MemoryStaysBoundedByInputsNotDatabaseSize) {
   EXPECT_LT(peak - base, size_t{4} << 20);
 }
 
-// Restore across the lock page: a snapshot of a 1 GiB+ database of 64 KiB pages and an incremental
-// that changes the pages around the lock page, merged straight into a database image.
+// Restore across the lock page: a snapshot of a database of 64 KiB pages that ends exactly at the lock
+// page (so its last stored page is lock - 1), and an incremental that grows it past 1 GiB and changes the
+// pages around the lock page, merged straight into a database image.
 TEST(MergeIterator, RestoreAcrossTheLockPage) {
   const uint32_t ps = 65536;
   const uint32_t lock = LockPgno(ps);
   const uint32_t commit = lock + 2;
   auto base_fn = [](uint32_t pgno, uint8_t* page, uint32_t n) { testing::SparsePage(pgno, page, n, 0); };
   auto new_fn = [](uint32_t pgno, uint8_t* page, uint32_t n) { testing::SparsePage(pgno, page, n, 9); };
-  testing::SyntheticSource snapshot(MakeHeader(ps, commit - 1, 1, 1), base_fn);
+  testing::SyntheticSource snapshot(MakeHeader(ps, lock, 1, 1), base_fn);
   testing::SyntheticSource incremental(MakeHeader(ps, commit, 2, 2), {1, lock - 1, lock + 1, lock + 2}, new_fn);
   EncodingReader r1(snapshot, PageEncoding::kBlock);
   EncodingReader r2(incremental, PageEncoding::kFrame);
