@@ -4,6 +4,8 @@
 #
 #   litestream v0.3.13 (linux x64), from the npm package @flydotio/litestream-linux-x64@1.0.1
 #     -> used by tests/restore/v3_interop_test.cc to write a real v0.3 replica (generations/ layout)
+#   the Litestream VFS extension v0.5.17, from the npm package litestream-vfs-linux-amd64@0.5.17
+#     -> used by tests/interop/vfs_interop_test.cc to read our replicas
 #
 # usage: scripts/install-reference-tools.sh        prints "litestream-v0.3.13: <path>" per tool
 set -euo pipefail
@@ -42,3 +44,15 @@ fi
 BIN=$(find_v3_binary) || { echo "install-reference-tools: no litestream binary inside $V3_BIN_DIR" >&2; exit 1; }
 chmod +x "$BIN"
 echo "litestream-v0.3.13: $BIN"
+
+VFS_PACKAGE="litestream-vfs-linux-amd64"
+VFS_VERSION="0.5.17"
+VFS_DIR="$TOOLS/node_modules/$VFS_PACKAGE"
+vfs_version=$(sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$VFS_DIR/package.json" 2>/dev/null | head -1 || true)
+if [ "$vfs_version" != "$VFS_VERSION" ] || [ ! -f "$VFS_DIR/litestream-vfs.so" ]; then
+  echo "install-reference-tools: installing $VFS_PACKAGE@$VFS_VERSION into $TOOLS" >&2
+  npm install --no-audit --no-fund --silent --prefix "$TOOLS" "$VFS_PACKAGE@$VFS_VERSION" >&2
+fi
+[ -f "$VFS_DIR/litestream-vfs.so" ] || { echo "install-reference-tools: no litestream-vfs.so in $VFS_DIR" >&2; exit 1; }
+echo "litestream-vfs-0.5.17: $VFS_DIR/litestream-vfs.so"
+[ -x "$BIN" ] || { echo "install-reference-tools: $BIN vanished" >\&2; exit 1; }

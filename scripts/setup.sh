@@ -46,4 +46,6 @@ if ! echo "$SQLITE_SHA256  $SQLITE_TARBALL" | sha256sum -c --status 2>/dev/null;
   echo "$SQLITE_SHA256  $SQLITE_TARBALL" | sha256sum -c --status || { echo "setup: sqlite tarball sha256 mismatch" >&2; exit 1; }
   rm -rf "$DEPS/npm"
 fi
+# Reference binaries the interoperability tests run against (npm registry, into .test-tools/).
+"$ROOT/scripts/install-reference-tools.sh" >/dev/null
 echo "setup: ok"

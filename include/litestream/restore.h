@@ -167,8 +167,8 @@ std::string_view RestoreSourceName(RestoreSource source);  // "ltx", "v0.3"
 // before attempt i+1. NotFound and cancellation are never retried.
 struct ReadRetryPolicy {
   int max_retries = 3;
-  std::vector<std::chrono::milliseconds> backoff = {std::chrono::milliseconds(250), std::chrono::milliseconds(500),
-                                                    std::chrono::milliseconds(1000)};
+  std::vector<std::chrono::milliseconds> backoff = {
+      std::chrono::milliseconds(250), std::chrono::milliseconds(500), std::chrono::milliseconds(1000)};
 };
 
 struct RestoreOptions {
@@ -230,14 +230,14 @@ struct RestoreResult {
   };
   Outcome outcome = Outcome::kRestored;
   RestoreSource format = RestoreSource::kLtx;  // the data that was (would be) restored
-  std::string source;            // RestoreOptions::source_label
-  std::string db_path;           // the output path
-  std::string replica;           // StorageClient::Type(): "file", "s3", ...
-  std::string replica_location;  // StorageClient::Describe()
-  TXID txid = 0;                 // the restored TXID (follow mode: the last applied); 0 for v0.3 data
+  std::string source;                          // RestoreOptions::source_label
+  std::string db_path;                         // the output path
+  std::string replica;                         // StorageClient::Type(): "file", "s3", ...
+  std::string replica_location;                // StorageClient::Describe()
+  TXID txid = 0;  // the restored TXID (follow mode: the last applied); 0 for v0.3 data
   std::chrono::milliseconds duration{0};
   IntegrityCheck integrity_check = IntegrityCheck::kNone;  // the check that ran and passed
-  RestorePlan plan;              // the LTX plan that was (or, for dry runs, would be) applied
+  RestorePlan plan;  // the LTX plan that was (or, for dry runs, would be) applied
   // v0.3 data: the snapshot and segments that were (would be) applied.
   std::optional<V3SnapshotInfo> v3_snapshot;
   std::vector<V3WALSegmentInfo> v3_segments;

@@ -130,9 +130,10 @@ Status Decoder::Close() {
   if (Status s = trailer_.Validate(header_); !s.ok()) return Fail(s, "trailer at " + At(trailer_offset));
   const uint64_t computed = kChecksumFlag | crc_;
   if (trailer_.file_checksum != computed) {
-    return Fail(Status::Corruption("file checksum mismatch: stored " + FormatChecksum(trailer_.file_checksum) +
-                                   ", computed " + FormatChecksum(computed)),
-                "");
+    return Fail(
+        Status::Corruption("file checksum mismatch: stored " + FormatChecksum(trailer_.file_checksum) +
+                           ", computed " + FormatChecksum(computed)),
+        "");
   }
   if (digest != index_digest_) {
     return Fail(Status::Corruption("entries (pgno, offset, size) do not match the pages of the file"),
@@ -147,7 +148,8 @@ Status Decoder::Close() {
   }
   Result<bool> at_end = in_.AtEnd();
   if (!at_end.ok()) return Fail(at_end.status(), "");
-  if (!*at_end) return Fail(Status::Corruption("unexpected data after the trailer at " + At(in_.offset())), "");
+  if (!*at_end)
+    return Fail(Status::Corruption("unexpected data after the trailer at " + At(in_.offset())), "");
   state_ = State::kClosed;
   return Status::OK();
 }

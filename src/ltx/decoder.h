@@ -18,7 +18,9 @@
 //
 // Errors are Corruption (bad bytes), or the Reader's own, prefixed with the name given to the constructor
 // and the position: "<name>: page 3 at offset 367: lz4 block decodes to 4000 bytes, want 4096". After an
-// error every later call returns it again. Memory: a few pages' worth, whatever the input says.
+// error every later call returns it again. Memory: a few pages' worth, whatever the input says. The
+// decoder parses exactly the file's bytes but reads the Reader ahead in 8 KiB chunks: give it a Reader
+// that holds one LTX file and nothing after it.
 // REQUIRES: external synchronization.
 #pragma once
 
@@ -74,7 +76,7 @@ class Decoder final : public PageSource {
   uint32_t lock_pgno_ = 0;
   uint32_t last_pgno_ = 0;
   uint32_t page_count_ = 0;
-  uint64_t crc_ = 0;              // CRC-64 of the checksummed stream so far (§1.8)
+  uint64_t crc_ = 0;               // CRC-64 of the checksummed stream so far (§1.8)
   uint64_t rolling_checksum_ = 0;  // XOR of ChecksumPage, kept only for checksummed snapshots
   uint64_t index_digest_ = 0;      // CRC-64 of the index entries the pages read call for
   std::vector<uint8_t> scratch_;   // compressed bytes of the current page

@@ -44,8 +44,8 @@ Status Encoder::CheckPage(uint32_t pgno) const {
   auto page = [pgno] { return "ltx encoder: page " + std::to_string(pgno); };
   if (pgno == 0) return Status::InvalidArgument("ltx encoder: invalid pgno 0");
   if (pgno > header_.commit) {
-    return Status::InvalidArgument(page() + " is beyond the commit size of " + std::to_string(header_.commit) +
-                                   " pages");
+    return Status::InvalidArgument(page() + " is beyond the commit size of " +
+                                   std::to_string(header_.commit) + " pages");
   }
   if (pgno == lock_pgno_) return Status::InvalidArgument(page() + " is the lock page and cannot be encoded");
   if (pgno <= last_pgno_) {
@@ -62,11 +62,12 @@ Status Encoder::CheckPage(uint32_t pgno) const {
 Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data, size_t n) {
   if (state_ == State::kFailed) return error_;
   if (state_ != State::kPages) {
-    return Invalid(state_ == State::kHeader ? "ltx encoder: page before header" : "ltx encoder: page after close");
+    return Invalid(state_ == State::kHeader ? "ltx encoder: page before header"
+                                            : "ltx encoder: page after close");
   }
   if (n != header_.page_size) {
-    return Invalid("ltx encoder: page " + std::to_string(pgno) + " is " + std::to_string(n) + " bytes, want " +
-                   std::to_string(header_.page_size));
+    return Invalid("ltx encoder: page " + std::to_string(pgno) + " is " + std::to_string(n) +
+                   " bytes, want " + std::to_string(header_.page_size));
   }
   return EncodePage(pgno, data);
 }
@@ -74,7 +75,8 @@ Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data, size_t n) {
 Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data) {
   if (state_ == State::kFailed) return error_;
   if (state_ != State::kPages) {
-    return Invalid(state_ == State::kHeader ? "ltx encoder: page before header" : "ltx encoder: page after close");
+    return Invalid(state_ == State::kHeader ? "ltx encoder: page before header"
+                                            : "ltx encoder: page after close");
   }
   if (Status s = CheckPage(pgno); !s.ok()) return Fail(s);
 
@@ -86,7 +88,8 @@ Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data) {
   if (encoding_ == PageEncoding::kBlock) {
     frame_.resize(kPageHeaderSize + kPageSizeFieldSize);
     s = compressor_.AppendBlock(data, header_.page_size, &frame_);
-    PutBE32(frame_.data() + kPageHeaderSize, static_cast<uint32_t>(frame_.size() - hashed - kPageSizeFieldSize));
+    PutBE32(frame_.data() + kPageHeaderSize,
+            static_cast<uint32_t>(frame_.size() - hashed - kPageSizeFieldSize));
     hashed += kPageSizeFieldSize;
   } else {
     s = compressor_.AppendFrame(data, header_.page_size, &frame_);
@@ -112,8 +115,8 @@ Status Encoder::Close() {
   if (state_ == State::kClosed) return Status::OK();
   if (state_ != State::kPages) return Invalid("ltx encoder: close before header");
   if (header_.IsSnapshot() && header_.commit != 0 && next_snapshot_pgno_ <= header_.commit) {
-    return Invalid("ltx encoder: snapshot ends at page " + std::to_string(last_pgno_) + " but must hold every page up to " +
-                   std::to_string(header_.commit));
+    return Invalid("ltx encoder: snapshot ends at page " + std::to_string(last_pgno_) +
+                   " but must hold every page up to " + std::to_string(header_.commit));
   }
   if (header_.commit == 0 && post_apply_checksum_ != kChecksumFlag) {
     return Invalid("ltx encoder: a file with commit 0 needs post-apply checksum 0x8000000000000000");

@@ -5,7 +5,8 @@
 //   MergeIterator merge(inputs);
 //   LS_RETURN_IF_ERROR(merge.Open());
 //   EncodingReader ltx(merge, PageEncoding::kFrame);
-//   LS_ASSIGN_OR_RETURN(auto info, client.Write(level, merge.header().min_txid, merge.header().max_txid, ltx));
+//   LS_ASSIGN_OR_RETURN(auto info, client.Write(level, merge.header().min_txid, merge.header().max_txid,
+//   ltx));
 //
 // The source is Close()d (verified) before the trailer is produced, so a reader that reached the end of
 // stream without an error has read a complete, verified file. Errors are returned from Read() and repeat.

@@ -42,7 +42,8 @@ Status Header::Validate() const {
   }
   if (wal_offset < 0) return invalid("negative WAL offset " + std::to_string(wal_offset));
   if (wal_size < 0) return invalid("negative WAL size " + std::to_string(wal_size));
-  if ((wal_salt1 != 0 || wal_salt2 != 0) && wal_offset == 0) return invalid("WAL salt set without a WAL offset");
+  if ((wal_salt1 != 0 || wal_salt2 != 0) && wal_offset == 0)
+    return invalid("WAL salt set without a WAL offset");
   if (wal_offset == 0 && wal_size != 0) return invalid("WAL size set without a WAL offset");
   if (IsSnapshot()) {
     if (pre_apply_checksum != 0) return invalid("pre-apply checksum must be zero in a snapshot");
@@ -76,8 +77,8 @@ void Header::EncodeTo(uint8_t out[kHeaderSize]) const {
 Result<Header> Header::Decode(const uint8_t in[kHeaderSize]) {
   if (std::memcmp(in, kMagic, 4) != 0) {
     char buf[64];
-    std::snprintf(buf, sizeof(buf), "invalid LTX file: bad magic %02x %02x %02x %02x, want \"LTX1\"", in[0], in[1],
-                  in[2], in[3]);
+    std::snprintf(buf, sizeof(buf), "invalid LTX file: bad magic %02x %02x %02x %02x, want \"LTX1\"", in[0],
+                  in[1], in[2], in[3]);
     return Status::Corruption(buf);
   }
   Header h;
@@ -100,10 +101,11 @@ Status PageHeader::Validate() const {
   if (pgno == 0) return Status::InvalidArgument("invalid page header: pgno 0 with nonzero flags");
   if ((flags & ~kPageHeaderFlagMask) != 0) {
     char buf[160];
-    std::snprintf(buf, sizeof(buf),
-                  "invalid page header flags 0x%04x for pgno %u (only 0x0000 = lz4 frame and 0x0001 = lz4 block "
-                  "are defined; a pre-v0.5 LTX v1 file looks like this)",
-                  flags, pgno);
+    std::snprintf(
+        buf, sizeof(buf),
+        "invalid page header flags 0x%04x for pgno %u (only 0x0000 = lz4 frame and 0x0001 = lz4 block "
+        "are defined; a pre-v0.5 LTX v1 file looks like this)",
+        flags, pgno);
     return Status::InvalidArgument(buf);
   }
   return Status::OK();

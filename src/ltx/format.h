@@ -22,7 +22,8 @@ constexpr size_t kTrailerSize = 16;
 constexpr size_t kPageIndexLengthSize = 8;  // the u64 BE index length before the trailer
 constexpr char kMagic[4] = {'L', 'T', 'X', '1'};
 
-constexpr uint32_t kHeaderFlagNoChecksum = 0x00000002;  // the only valid header flag; Litestream always sets it
+constexpr uint32_t kHeaderFlagNoChecksum =
+    0x00000002;  // the only valid header flag; Litestream always sets it
 constexpr uint32_t kHeaderFlagMask = kHeaderFlagNoChecksum;
 constexpr uint16_t kPageHeaderFlagSize = 0x0001;  // block encoding: u32 size + LZ4 block (else one LZ4 frame)
 constexpr uint16_t kPageHeaderFlagMask = kPageHeaderFlagSize;

@@ -32,8 +32,8 @@ Status InputStream::ReadExact(uint8_t* dst, size_t n) {
       }
       LS_RETURN_IF_ERROR(Fill());
       if (len_ == 0) {
-        return Status::Corruption("unexpected end of file at offset " + std::to_string(offset_) + " (reading " +
-                                  std::to_string(offset_ - start + n) + " bytes from offset " +
+        return Status::Corruption("unexpected end of file at offset " + std::to_string(offset_) +
+                                  " (reading " + std::to_string(offset_ - start + n) + " bytes from offset " +
                                   std::to_string(start) + ")");
       }
     }

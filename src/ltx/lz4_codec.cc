@@ -83,7 +83,8 @@ Status ReadFrameDescriptor(FrameInput& in, uint32_t page_size, FrameDescriptor* 
     LS_RETURN_IF_ERROR(in.Read(desc + 2, 8));
     const uint64_t content_size = uint64_t{GetLE32(desc + 2)} | (uint64_t{GetLE32(desc + 6)} << 32);
     if (content_size != page_size) {
-      return FrameError("content size " + std::to_string(content_size) + ", want " + std::to_string(page_size));
+      return FrameError("content size " + std::to_string(content_size) + ", want " +
+                        std::to_string(page_size));
     }
     desc_len += 8;
   }
@@ -122,11 +123,12 @@ Status Lz4Compressor::AppendBlock(const uint8_t* page, uint32_t page_size, std::
   const size_t bound = MaxCompressedBlockSize(page_size);
   out->resize(start + bound);
   const int n = LZ4_compress_fast_continue(stream, reinterpret_cast<const char*>(page),
-                                           reinterpret_cast<char*>(out->data() + start), static_cast<int>(page_size),
-                                           static_cast<int>(bound), 1);
+                                           reinterpret_cast<char*>(out->data() + start),
+                                           static_cast<int>(page_size), static_cast<int>(bound), 1);
   if (n <= 0) {
     out->resize(start);
-    return Status::InvalidArgument("lz4 block compression of a " + std::to_string(page_size) + "-byte page failed");
+    return Status::InvalidArgument("lz4 block compression of a " + std::to_string(page_size) +
+                                   "-byte page failed");
   }
   out->resize(start + static_cast<size_t>(n));
   return Status::OK();
@@ -199,8 +201,9 @@ Status DecompressBlock(const uint8_t* src, size_t n, uint8_t* page, uint32_t pag
   const int got = LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(page),
                                       static_cast<int>(n), static_cast<int>(page_size));
   if (got < 0) {
-    return Status::Corruption("invalid lz4 block of " + std::to_string(n) + " bytes (malformed, or decodes to more than " +
-                              std::to_string(page_size) + " bytes)");
+    return Status::Corruption("invalid lz4 block of " + std::to_string(n) +
+                              " bytes (malformed, or decodes to more than " + std::to_string(page_size) +
+                              " bytes)");
   }
   if (static_cast<uint32_t>(got) != page_size) {
     return Status::Corruption("lz4 block decodes to " + std::to_string(got) + " bytes, want " +
@@ -239,10 +242,11 @@ Status DecodeFrame(ByteSource& source, uint32_t page_size, uint8_t* page, std::v
       const char* src = reinterpret_cast<const char*>(scratch->data());
       char* dst = reinterpret_cast<char*>(page + pos);
       const int cap = static_cast<int>(page_size - pos);
-      const int got = (d.independent || pos == 0)
-                          ? LZ4_decompress_safe(src, dst, static_cast<int>(len), cap)
-                          : LZ4_decompress_safe_usingDict(src, dst, static_cast<int>(len), cap,
-                                                          reinterpret_cast<const char*>(page), static_cast<int>(pos));
+      const int got =
+          (d.independent || pos == 0)
+              ? LZ4_decompress_safe(src, dst, static_cast<int>(len), cap)
+              : LZ4_decompress_safe_usingDict(src, dst, static_cast<int>(len), cap,
+                                              reinterpret_cast<const char*>(page), static_cast<int>(pos));
       if (got < 0) return FrameError(where() + " is malformed or decodes past the end of the page");
       pos += static_cast<size_t>(got);
     }

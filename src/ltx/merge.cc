@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "ltx/encoder.h"
 #include "litestream/storage.h"
+#include "ltx/encoder.h"
 
 namespace litestream::ltx {
 namespace {
@@ -22,7 +22,8 @@ Status MergeIterator::Open() {
   if (inputs_.empty()) return Status::InvalidArgument("ltx merge: no input files");
   cursors_.resize(inputs_.size());
   for (size_t i = 0; i < inputs_.size(); i++) {
-    if (inputs_[i].reader == nullptr) return Status::InvalidArgument("ltx merge: " + inputs_[i].name + ": no reader");
+    if (inputs_[i].reader == nullptr)
+      return Status::InvalidArgument("ltx merge: " + inputs_[i].name + ": no reader");
     cursors_[i].decoder = std::make_unique<Decoder>(*inputs_[i].reader, inputs_[i].name);
     LS_RETURN_IF_ERROR(cursors_[i].decoder->DecodeHeader());
   }
@@ -32,8 +33,9 @@ Status MergeIterator::Open() {
     const Header& prev = cursors_[i - 1].decoder->header();
     const Header& h = cursors_[i].decoder->header();
     if (h.page_size != first.page_size) {
-      return Status::Corruption("ltx merge: " + inputs_[i].name + ": page size " + std::to_string(h.page_size) +
-                                " differs from " + inputs_[0].name + "'s " + std::to_string(first.page_size));
+      return Status::Corruption("ltx merge: " + inputs_[i].name + ": page size " +
+                                std::to_string(h.page_size) + " differs from " + inputs_[0].name + "'s " +
+                                std::to_string(first.page_size));
     }
     if (!(h.min_txid <= prev.max_txid + 1 && h.max_txid > prev.max_txid)) {
       return Status::Corruption("ltx merge: non-contiguous TXIDs: " + DescribeRange(inputs_[i], h) +

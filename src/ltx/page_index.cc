@@ -22,10 +22,12 @@ Status ReadFullAt(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_
   while (done < n) {
     LS_ASSIGN_OR_RETURN(size_t got, file.ReadAt(offset + done, buf + done, n - done));
     if (got == 0) {
-      return Corrupt(name, "unexpected end of file at offset " + std::to_string(offset + done) + " (reading " +
-                               std::to_string(n) + " bytes at offset " + std::to_string(offset) + ")");
+      return Corrupt(name, "unexpected end of file at offset " + std::to_string(offset + done) +
+                               " (reading " + std::to_string(n) + " bytes at offset " +
+                               std::to_string(offset) + ")");
     }
-    if (got > n - done) return Status::IOError(std::string(name) + ": reader returned more bytes than asked for");
+    if (got > n - done)
+      return Status::IOError(std::string(name) + ": reader returned more bytes than asked for");
     done += got;
   }
   return Status::OK();
@@ -65,8 +67,9 @@ Result<Header> ReadHeader(RandomAccessReader& file, std::string_view name) {
 Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std::string_view name) {
   LS_ASSIGN_OR_RETURN(uint64_t size, file.Size());
   if (size < kTailSize) {
-    return Corrupt(name, "truncated page index: file is " + std::to_string(size) + " bytes, the index length and "
-                         "trailer alone take 24");
+    return Corrupt(name, "truncated page index: file is " + std::to_string(size) +
+                             " bytes, the index length and "
+                             "trailer alone take 24");
   }
   const size_t tail_len = static_cast<size_t>(std::min<uint64_t>(size, kEstimatedPageIndexSize));
   const uint64_t tail_start = size - tail_len;
@@ -74,7 +77,9 @@ Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std:
   LS_RETURN_IF_ERROR(ReadFullAt(file, tail_start, tail.data(), tail_len, name));
 
   const uint64_t index_len = GetBE64(tail.data() + tail_len - kTailSize);
-  const uint64_t max_len = size >= kHeaderSize + kPageHeaderSize + kTailSize ? size - kHeaderSize - kPageHeaderSize - kTailSize : 0;
+  const uint64_t max_len = size >= kHeaderSize + kPageHeaderSize + kTailSize
+                               ? size - kHeaderSize - kPageHeaderSize - kTailSize
+                               : 0;
   if (index_len == 0 || index_len > max_len) {
     return Corrupt(name, "truncated page index: index length " + std::to_string(index_len) +
                              " does not fit in a " + std::to_string(size) + "-byte file");
@@ -82,15 +87,17 @@ Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std:
   const uint64_t index_start = size - kTailSize - index_len;
   Result<std::vector<PageIndexEntry>> entries = Status::Corruption("unset");
   if (index_start >= tail_start) {
-    entries = DecodePageIndex(tail.data() + (index_start - tail_start), index_len, index_start - kPageHeaderSize);
+    entries =
+        DecodePageIndex(tail.data() + (index_start - tail_start), index_len, index_start - kPageHeaderSize);
   } else {
     std::vector<uint8_t>().swap(tail);
     std::vector<uint8_t> index(index_len);  // index_len < size: bounded by the file itself
     LS_RETURN_IF_ERROR(ReadFullAt(file, index_start, index.data(), index.size(), name));
     entries = DecodePageIndex(index.data(), index.size(), index_start - kPageHeaderSize);
   }
-  if (!entries.ok()) return Corrupt(name, "page index at offset " + std::to_string(index_start) + ": " +
-                                              entries.status().message());
+  if (!entries.ok())
+    return Corrupt(name,
+                   "page index at offset " + std::to_string(index_start) + ": " + entries.status().message());
   return entries;
 }
 
@@ -113,7 +120,8 @@ Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t 
     len = GetUvarint(p, limit, &e.size);
     if (len == 0) return Status::Corruption(where + "malformed or truncated varint");
     p += len;
-    if (pgno > UINT32_MAX) return Status::Corruption(where + "pgno " + std::to_string(pgno) + " out of range");
+    if (pgno > UINT32_MAX)
+      return Status::Corruption(where + "pgno " + std::to_string(pgno) + " out of range");
     e.pgno = static_cast<uint32_t>(pgno);
     if (!entries.empty() && e.pgno <= entries.back().pgno) {
       return Status::Corruption(where + "pgno " + std::to_string(pgno) + " does not ascend after " +
@@ -124,14 +132,16 @@ Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t 
                                 " is out of range");
     }
     if (e.offset < frames_end || e.offset > page_block_end || e.size > page_block_end - e.offset) {
-      return Status::Corruption(where + "page " + std::to_string(pgno) + " at offset " + std::to_string(e.offset) +
-                                " size " + std::to_string(e.size) + " overlaps another part of the file");
+      return Status::Corruption(where + "page " + std::to_string(pgno) + " at offset " +
+                                std::to_string(e.offset) + " size " + std::to_string(e.size) +
+                                " overlaps another part of the file");
     }
     frames_end = e.offset + e.size;
     entries.push_back(e);
   }
   if (p != limit) {
-    return Status::Corruption(std::to_string(limit - p) + " bytes after the terminator, inside the index length");
+    return Status::Corruption(std::to_string(limit - p) +
+                              " bytes after the terminator, inside the index length");
   }
   return entries;
 }
@@ -140,8 +150,10 @@ namespace {
 
 // DecodePageFrame without the "page N: " prefix on errors; *pgno is set once the page header is read.
 Status DecodeFrameBytes(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page) {
-  if (!IsValidPageSize(page_size)) return Status::InvalidArgument("invalid page size " + std::to_string(page_size));
-  if (n < kPageHeaderSize) return Status::Corruption("encoded page of " + std::to_string(n) + " bytes is too short");
+  if (!IsValidPageSize(page_size))
+    return Status::InvalidArgument("invalid page size " + std::to_string(page_size));
+  if (n < kPageHeaderSize)
+    return Status::Corruption("encoded page of " + std::to_string(n) + " bytes is too short");
   const PageHeader ph = PageHeader::Decode(data);
   *pgno = ph.pgno;
   if (ph.IsEndMarker()) return Status::Corruption("end marker where a page was expected");
@@ -171,15 +183,18 @@ Status DecodeFrameBytes(const uint8_t* data, size_t n, uint32_t page_size, uint3
 Status DecodePageFrame(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page) {
   uint32_t got = 0;
   Status s = DecodeFrameBytes(data, n, page_size, &got, page);
-  if (!s.ok()) return n < kPageHeaderSize ? s : Status(s.code(), "page " + std::to_string(got) + ": " + s.message());
+  if (!s.ok())
+    return n < kPageHeaderSize ? s : Status(s.code(), "page " + std::to_string(got) + ": " + s.message());
   *pgno = got;
   return Status::OK();
 }
 
 Status ReadPage(RandomAccessReader& file, const PageIndexEntry& entry, uint32_t page_size, uint8_t* page,
                 std::string_view name) {
-  const std::string where = "page " + std::to_string(entry.pgno) + " at offset " + std::to_string(entry.offset);
-  if (!IsValidPageSize(page_size)) return Status::InvalidArgument("invalid page size " + std::to_string(page_size));
+  const std::string where =
+      "page " + std::to_string(entry.pgno) + " at offset " + std::to_string(entry.offset);
+  if (!IsValidPageSize(page_size))
+    return Status::InvalidArgument("invalid page size " + std::to_string(page_size));
   if (entry.size <= kPageHeaderSize || entry.size > MaxEncodedPageSize(page_size)) {
     return Corrupt(name, where + ": encoded size " + std::to_string(entry.size) + " is out of range for " +
                              std::to_string(page_size) + "-byte pages");

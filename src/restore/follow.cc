@@ -43,7 +43,8 @@ Status VerifySpool(FileSystem& fs, const std::string& spool, const LtxFileInfo& 
     return Status::Corruption(DescribeLtxFile(info) + ": page size " + std::to_string(h.page_size) +
                               " differs from the database's " + std::to_string(page_size));
   }
-  if (h.commit == 0) return Status::Corruption(DescribeLtxFile(info) + ": commit 0 (deletion files are not supported)");
+  if (h.commit == 0)
+    return Status::Corruption(DescribeLtxFile(info) + ": commit 0 (deletion files are not supported)");
   std::vector<uint8_t> page(h.page_size);
   uint32_t pgno = 0;
   for (;;) {
@@ -122,8 +123,9 @@ class Poller {
           std::pair<TXID, TXID> gap{current_, info.min_txid};
           if (state_.warned_gap != gap) {
             state_.warned_gap = gap;
-            o_.logger.Warn("follow: gap in level 0 that no level 1..8 file bridges; waiting",
-                           {{"txid", FormatTXID(current_)}, {"next", FormatLtxFilename(info.min_txid, info.max_txid)}});
+            o_.logger.Warn(
+                "follow: gap in level 0 that no level 1..8 file bridges; waiting",
+                {{"txid", FormatTXID(current_)}, {"next", FormatLtxFilename(info.min_txid, info.max_txid)}});
           }
           break;
         }
@@ -186,7 +188,8 @@ Status SetRollbackJournalMode(const std::string& path) {
 
 Status CheckFollowResume(StorageClient& client, const std::string& output_path, TXID saved_txid) {
   LS_ASSIGN_OR_RETURN(ReplicaListing listing, ListReplica(client, false));
-  const std::string hint = "; delete " + output_path + " and " + TXIDSidecarPath(output_path) + " to re-restore";
+  const std::string hint =
+      "; delete " + output_path + " and " + TXIDSidecarPath(output_path) + " to re-restore";
   TXID newest = 0;
   for (const auto& level : listing.levels) {
     for (const LtxFileInfo& f : level) newest = std::max(newest, f.max_txid);
@@ -236,7 +239,8 @@ Status RunFollow(StorageClient& client, FileSystem& fs, const std::string& outpu
     const TXID before = *last_txid;
     Status s = Poller(client, fs, output_path, o, state, last_txid).Run();
     if (*last_txid > before) {
-      o.logger.Info("follow: applied updates", {{"from_txid", FormatTXID(before)}, {"to_txid", FormatTXID(*last_txid)}});
+      o.logger.Info("follow: applied updates",
+                    {{"from_txid", FormatTXID(before)}, {"to_txid", FormatTXID(*last_txid)}});
       if (o.on_applied) o.on_applied(*last_txid);
     }
     if (s.ok()) {

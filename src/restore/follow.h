@@ -3,7 +3,8 @@
 // Each poll lists level 0 from the current TXID + 1 and applies every file that continues the chain; a gap
 // in level 0 (files compacted away) is bridged with files from levels 1..8. Applying one file:
 //   1. stream it into a local spool file and decode it completely, verifying its file checksum, BEFORE any
-//      page touches the database (upstream verifies only after writing, so a corrupt file is applied in part);
+//      page touches the database (upstream verifies only after writing, so a corrupt file is applied in
+//      part);
 //   2. take SQLite's EXCLUSIVE lock by hand (write locks on the PENDING byte and the SHARED range);
 //   3. write each page at (pgno - 1) * page size; page 1 gets bytes 18/19 = 1 (rollback journal mode) and a
 //      random change counter (bytes 24..27) so readers drop their caches;

@@ -47,7 +47,9 @@ Status FollowDbFile::ReadAt(uint64_t offset, uint8_t* data, size_t n) {
       if (errno == EINTR) continue;
       return Status::FromErrno(errno, "read " + path_);
     }
-    if (got == 0) return Status::Corruption(path_ + ": unexpected end of file at offset " + std::to_string(offset + done));
+    if (got == 0)
+      return Status::Corruption(path_ + ": unexpected end of file at offset " +
+                                std::to_string(offset + done));
     done += static_cast<size_t>(got);
   }
   return Status::OK();

@@ -31,7 +31,8 @@ Status CheckIntegrity(const std::string& path, IntegrityCheck mode) {
   LS_ASSIGN_OR_RETURN(SqliteConn conn, SqliteConn::Open(path, std::chrono::seconds(5)));
   auto answer = conn.QueryText(pragma);
   conn.Close();
-  if (!answer.ok()) return answer.status().WithContext(std::string(IntegrityCheckName(mode)) + " integrity check of " + path);
+  if (!answer.ok())
+    return answer.status().WithContext(std::string(IntegrityCheckName(mode)) + " integrity check of " + path);
   if (*answer != "ok") {
     return Status::Corruption(std::string(IntegrityCheckName(mode)) + " integrity check of " + path +
                               " failed: " + *answer);

@@ -15,7 +15,9 @@ namespace {
 // Collects small writes (one page each) into large ones.
 class BufferedFileWriter final : public Writer {
  public:
-  explicit BufferedFileWriter(WritableFile& file, size_t capacity = 1 << 20) : file_(file) { buf_.reserve(capacity); }
+  explicit BufferedFileWriter(WritableFile& file, size_t capacity = 1 << 20) : file_(file) {
+    buf_.reserve(capacity);
+  }
 
   Status Write(const uint8_t* data, size_t n) override {
     if (buf_.size() + n > buf_.capacity()) LS_RETURN_IF_ERROR(Flush());
@@ -51,7 +53,8 @@ Status WriteImage(StorageClient& client, FileSystem& fs, const RestorePlan& plan
   ltx::MergeIterator merge(std::move(inputs));
   LS_RETURN_IF_ERROR(merge.Open());
   if (merge.header().max_txid != plan.max_txid()) {
-    return Status::Corruption(PlanName(plan) + ": merged files end at TXID " + FormatTXID(merge.header().max_txid));
+    return Status::Corruption(PlanName(plan) + ": merged files end at TXID " +
+                              FormatTXID(merge.header().max_txid));
   }
   LS_ASSIGN_OR_RETURN(auto file, fs.Create(tmp_path, 0644));
   BufferedFileWriter out(*file);
@@ -67,22 +70,23 @@ Status ValidatePlanFileSizes(const RestorePlan& plan) {
   for (const LtxFileInfo& info : plan.files) {
     if (info.size < static_cast<int64_t>(ltx::kHeaderSize)) {
       return Status::Corruption("invalid ltx file: " + DescribeLtxFile(info) + " has size " +
-                                std::to_string(info.size) + " bytes (minimum " + std::to_string(ltx::kHeaderSize) +
-                                ")");
+                                std::to_string(info.size) + " bytes (minimum " +
+                                std::to_string(ltx::kHeaderSize) + ")");
     }
   }
   return Status::OK();
 }
 
-Status ApplyLtxPlan(StorageClient& client, FileSystem& fs, const RestorePlan& plan, const std::string& tmp_path,
-                    const LtxApplyOptions& options) {
+Status ApplyLtxPlan(StorageClient& client, FileSystem& fs, const RestorePlan& plan,
+                    const std::string& tmp_path, const LtxApplyOptions& options) {
   if (plan.files.empty()) return TxNotAvailableError("empty restore plan");
   LS_RETURN_IF_ERROR(ValidatePlanFileSizes(plan));
   Status s = WriteImage(client, fs, plan, tmp_path, options);
   if (!s.ok()) {
     Status removed = fs.Remove(tmp_path);
     if (!removed.ok() && !removed.IsNotFound()) {
-      options.logger.Warn("cannot remove temporary restore file", {{"path", tmp_path}, {"error", removed.ToString()}});
+      options.logger.Warn("cannot remove temporary restore file",
+                          {{"path", tmp_path}, {"error", removed.ToString()}});
     }
   }
   return s;

@@ -25,7 +25,7 @@ Status ValidatePlanFileSizes(const RestorePlan& plan);
 
 // Writes the database of `plan` to `tmp_path` and fsyncs it. On failure `tmp_path` is removed and the
 // error names the file (level, TXID range) that caused it.
-Status ApplyLtxPlan(StorageClient& client, FileSystem& fs, const RestorePlan& plan, const std::string& tmp_path,
-                    const LtxApplyOptions& options);
+Status ApplyLtxPlan(StorageClient& client, FileSystem& fs, const RestorePlan& plan,
+                    const std::string& tmp_path, const LtxApplyOptions& options);
 
 }  // namespace litestream

@@ -31,18 +31,20 @@ std::vector<PlanRow> PlanRows(const RestoreResult& r) {
   if (r.format == RestoreSource::kV3) {
     if (r.v3_snapshot) {
       const V3SnapshotInfo& s = *r.v3_snapshot;
-      rows.push_back({nullptr, "generations/" + s.generation + "/snapshots/" + FormatSnapshotFilenameV3(s.index), "",
+      rows.push_back({nullptr,
+                      "generations/" + s.generation + "/snapshots/" + FormatSnapshotFilenameV3(s.index), "",
                       "", s.size, FormatSeconds(s.created_at)});
     }
     for (const V3WALSegmentInfo& s : r.v3_segments) {
-      rows.push_back({nullptr, "generations/" + s.generation + "/wal/" + FormatWALSegmentFilenameV3(s.index, s.offset),
+      rows.push_back({nullptr,
+                      "generations/" + s.generation + "/wal/" + FormatWALSegmentFilenameV3(s.index, s.offset),
                       "", "", s.size, FormatSeconds(s.created_at)});
     }
     return rows;
   }
   for (const LtxFileInfo& f : r.plan.files) {
-    rows.push_back({f.level, FormatLtxFilename(f.min_txid, f.max_txid), FormatTXID(f.min_txid), FormatTXID(f.max_txid),
-                    f.size, FormatSeconds(f.created_at)});
+    rows.push_back({f.level, FormatLtxFilename(f.min_txid, f.max_txid), FormatTXID(f.min_txid),
+                    FormatTXID(f.max_txid), f.size, FormatSeconds(f.created_at)});
   }
   return rows;
 }
@@ -116,7 +118,8 @@ std::string RestorePlanText(const RestoreResult& r) {
   }
   out += "\nFiles to fetch:\n";
   // A tab-aligned table like Go's tabwriter (padding 2; the last column is not padded).
-  std::vector<std::vector<std::string>> table = {{"level", "file", "min_txid", "max_txid", "size", "timestamp"}};
+  std::vector<std::vector<std::string>> table = {
+      {"level", "file", "min_txid", "max_txid", "size", "timestamp"}};
   for (const PlanRow& row : PlanRows(r)) {
     table.push_back({row.level.is_null() ? "-" : std::to_string(row.level.get<int>()), row.name, row.min_txid,
                      row.max_txid, std::to_string(row.size), row.timestamp});

@@ -124,7 +124,8 @@ Result<RestorePlan> CalcRestorePlan(StorageClient& client, TXID txid, std::optio
   LS_ASSIGN_OR_RETURN(ReplicaListing listing, ListReplica(client, timestamp.has_value()));
   auto plan = CalcRestorePlanFromListing(listing, txid, timestamp);
   if (!plan.ok()) return plan.status().WithContext("restore plan for " + client.Describe());
-  for (const LtxFileInfo& info : plan->files) logger.Debug("restore plan file", {{"file", DescribeLtxFile(info)}});
+  for (const LtxFileInfo& info : plan->files)
+    logger.Debug("restore plan file", {{"file", DescribeLtxFile(info)}});
   return plan;
 }
 

@@ -1,8 +1,9 @@
 // Restore(): option checks, output-path rules, the LTX-vs-v0.3 choice (ENGINE.md §5.1, §5.2), then the
 // plan, the apply into <output>.tmp, the rename, the integrity check and follow mode.
+#include "litestream/restore.h"
+
 #include <chrono>
 
-#include "litestream/restore.h"
 #include "restore/describe.h"
 #include "restore/follow.h"
 #include "restore/ltx_apply.h"
@@ -19,7 +20,8 @@ const char* const kSidecarSuffixes[] = {"-wal", "-shm", "-journal"};
 
 Status ValidateOptions(const RestoreOptions& o) {
   if (o.output_path.empty()) return Status::InvalidArgument("output path required");
-  if (o.txid != 0 && o.timestamp) return Status::InvalidArgument("cannot restore to both a TXID and a timestamp");
+  if (o.txid != 0 && o.timestamp)
+    return Status::InvalidArgument("cannot restore to both a TXID and a timestamp");
   if (o.follow && o.txid != 0) return Status::InvalidArgument("cannot use follow mode with a TXID");
   if (o.follow && o.timestamp) return Status::InvalidArgument("cannot use follow mode with a timestamp");
   if (o.follow && o.dry_run) return Status::InvalidArgument("cannot use a dry run with follow mode");
@@ -38,8 +40,8 @@ Status CheckOutputPath(FileSystem& fs, const std::string& out, bool force) {
   if (info.ok()) {
     if (info->is_dir) return Status::FailedPrecondition("cannot restore, output path is a directory: " + out);
     if (info->size > 0 && !force) {
-      return Status::FailedPrecondition("cannot restore, output path already exists and is not empty: " + out +
-                                        " (use force to overwrite)");
+      return Status::FailedPrecondition("cannot restore, output path already exists and is not empty: " +
+                                        out + " (use force to overwrite)");
     }
   } else if (!info.status().IsNotFound()) {
     return info.status().WithContext("cannot access output path");
@@ -47,8 +49,8 @@ Status CheckOutputPath(FileSystem& fs, const std::string& out, bool force) {
   for (const char* suffix : kSidecarSuffixes) {
     auto sidecar = fs.Stat(out + suffix);
     if (sidecar.ok() && !force) {
-      return Status::FailedPrecondition("cannot restore, SQLite sidecar path already exists: " + out + suffix +
-                                        " (use force to overwrite)");
+      return Status::FailedPrecondition("cannot restore, SQLite sidecar path already exists: " + out +
+                                        suffix + " (use force to overwrite)");
     }
     if (!sidecar.ok() && !sidecar.status().IsNotFound()) {
       return sidecar.status().WithContext("cannot access SQLite sidecar path");
@@ -218,8 +220,8 @@ class Restorer {
     }
     LS_RETURN_IF_ERROR(PrepareParent());
     o_.logger.Info("restoring from v0.3 backup", {{"output", o_.output_path},
-                                                 {"generation", plan.snapshot.generation},
-                                                 {"segments", std::to_string(plan.segments.size())}});
+                                                  {"generation", plan.snapshot.generation},
+                                                  {"segments", std::to_string(plan.segments.size())}});
     const std::string tmp = TmpPath();
     LS_RETURN_IF_ERROR(ApplyV3Plan(v3, fs_, plan, tmp, o_.stop).WithContext("restore v0.3 backup"));
     LS_RETURN_IF_ERROR(Publish(tmp));
@@ -255,8 +257,10 @@ class Restorer {
     auto saved = ReadTXIDSidecar(fs_, o_.output_path);
     if (!saved.ok()) {
       if (saved.status().IsNotFound()) {
-        return Status::FailedPrecondition("cannot resume follow mode: database exists but no -txid file found; "
-                                          "delete the database to re-restore: " + o_.output_path);
+        return Status::FailedPrecondition(
+            "cannot resume follow mode: database exists but no -txid file found; "
+            "delete the database to re-restore: " +
+            o_.output_path);
       }
       return saved.status().WithContext("read txid file for crash recovery");
     }

@@ -14,8 +14,8 @@ void InterruptibleSleep(std::chrono::milliseconds d, const std::stop_token& stop
   cv.wait_for(lock, stop, d, [] { return false; });
 }
 
-ResumableReader::ResumableReader(StorageClient& client, const LtxFileInfo& info, const ReadRetryPolicy& policy,
-                                 SleepFn sleep, std::stop_token stop)
+ResumableReader::ResumableReader(StorageClient& client, const LtxFileInfo& info,
+                                 const ReadRetryPolicy& policy, SleepFn sleep, std::stop_token stop)
     : client_(client), info_(info), policy_(policy), sleep_(std::move(sleep)), stop_(std::move(stop)) {}
 
 Status ResumableReader::Backoff(const Status& cause) {
@@ -60,8 +60,9 @@ Result<size_t> ResumableReader::Read(uint8_t* buf, size_t n) {
       continue;
     }
     if (*got == 0 && offset_ < size) {
-      LS_RETURN_IF_ERROR(Backoff(Status::Corruption("premature end of stream: got " + std::to_string(offset_) +
-                                                    " of " + std::to_string(size) + " bytes")));
+      LS_RETURN_IF_ERROR(
+          Backoff(Status::Corruption("premature end of stream: got " + std::to_string(offset_) + " of " +
+                                     std::to_string(size) + " bytes")));
       continue;
     }
     if (*got > 0) attempt_ = 0;

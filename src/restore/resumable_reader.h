@@ -18,8 +18,8 @@ class ResumableReader final : public Reader {
   using SleepFn = std::function<void(std::chrono::milliseconds)>;
 
   // `client`, `sleep` and `stop` must outlive the reader. info.size is the expected length.
-  ResumableReader(StorageClient& client, const LtxFileInfo& info, const ReadRetryPolicy& policy, SleepFn sleep,
-                  std::stop_token stop);
+  ResumableReader(StorageClient& client, const LtxFileInfo& info, const ReadRetryPolicy& policy,
+                  SleepFn sleep, std::stop_token stop);
 
   Result<size_t> Read(uint8_t* buf, size_t n) override;
 

@@ -46,7 +46,8 @@ class FileV3ReplicaClient final : public V3ReplicaClient {
       snap.created_at = info->mtime;
       out.push_back(std::move(snap));
     }
-    std::sort(out.begin(), out.end(), [](const V3SnapshotInfo& a, const V3SnapshotInfo& b) { return a.index < b.index; });
+    std::sort(out.begin(), out.end(),
+              [](const V3SnapshotInfo& a, const V3SnapshotInfo& b) { return a.index < b.index; });
     return out;
   }
 
@@ -97,7 +98,9 @@ class FileV3ReplicaClient final : public V3ReplicaClient {
   }
 
  private:
-  std::string GenerationDir(const std::string& generation) const { return root_ + "/generations/" + generation; }
+  std::string GenerationDir(const std::string& generation) const {
+    return root_ + "/generations/" + generation;
+  }
 
   Result<std::vector<std::string>> ListDirOrEmpty(const std::string& dir) {
     auto names = fs_->ListDir(dir);

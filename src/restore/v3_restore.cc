@@ -136,11 +136,13 @@ Result<std::optional<V3SnapshotInfo>> FindBestV3Snapshot(V3ReplicaClient& client
   if (!generations.ok()) return generations.status().WithContext("list v0.3 generations");
   for (const std::string& generation : *generations) {
     auto snapshots = client.Snapshots(generation);
-    if (!snapshots.ok()) return snapshots.status().WithContext("list v0.3 snapshots of generation " + generation);
+    if (!snapshots.ok())
+      return snapshots.status().WithContext("list v0.3 snapshots of generation " + generation);
     all.insert(all.end(), snapshots->begin(), snapshots->end());
   }
-  std::stable_sort(all.begin(), all.end(),
-                   [](const V3SnapshotInfo& a, const V3SnapshotInfo& b) { return a.created_at < b.created_at; });
+  std::stable_sort(all.begin(), all.end(), [](const V3SnapshotInfo& a, const V3SnapshotInfo& b) {
+    return a.created_at < b.created_at;
+  });
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (!timestamp || it->created_at <= *timestamp) return std::optional<V3SnapshotInfo>(*it);
   }
@@ -153,7 +155,8 @@ Result<V3Plan> CalcV3Plan(V3ReplicaClient& client, std::optional<SystemTime> tim
   V3Plan plan;
   plan.snapshot = *snapshot;
   auto segments = client.WALSegments(snapshot->generation);
-  if (!segments.ok()) return segments.status().WithContext("list v0.3 WAL segments of generation " + snapshot->generation);
+  if (!segments.ok())
+    return segments.status().WithContext("list v0.3 WAL segments of generation " + snapshot->generation);
   for (const V3WALSegmentInfo& seg : *segments) {
     if (seg.index < snapshot->index) continue;
     if (timestamp && seg.created_at > *timestamp) continue;

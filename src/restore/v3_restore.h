@@ -15,7 +15,8 @@ namespace litestream {
 
 struct V3Plan {
   V3SnapshotInfo snapshot;
-  std::vector<V3WALSegmentInfo> segments;  // of snapshot.generation, index >= snapshot.index, (index, offset) order
+  std::vector<V3WALSegmentInfo>
+      segments;  // of snapshot.generation, index >= snapshot.index, (index, offset) order
 };
 
 // The latest snapshot over all generations, or the latest with created_at <= timestamp. nullopt if none.

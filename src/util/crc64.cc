@@ -57,7 +57,8 @@ constexpr Tables MakeTables() {
     tables.t[0][i] = crc;
   }
   for (int k = 1; k < 8; k++) {
-    for (int i = 0; i < 256; i++) tables.t[k][i] = (tables.t[k - 1][i] >> 8) ^ tables.t[0][tables.t[k - 1][i] & 0xFF];
+    for (int i = 0; i < 256; i++)
+      tables.t[k][i] = (tables.t[k - 1][i] >> 8) ^ tables.t[0][tables.t[k - 1][i] & 0xFF];
   }
   return tables;
 }
@@ -93,7 +94,9 @@ struct FoldConstants {
   uint64_t low_half;   // multiplies the block's high 64 bits
 };
 
-constexpr FoldConstants Fold(int bits) { return {Reflect64(XPowModP(bits + 63)), Reflect64(XPowModP(bits - 1))}; }
+constexpr FoldConstants Fold(int bits) {
+  return {Reflect64(XPowModP(bits + 63)), Reflect64(XPowModP(bits - 1))};
+}
 
 constexpr FoldConstants kFold128 = Fold(128);
 constexpr FoldConstants kFold256 = Fold(256);
@@ -113,7 +116,7 @@ __attribute__((target("pclmul,sse4.1"), always_inline)) inline __m128i Load128(c
 
 // REQUIRES: n >= 64. Returns the inverted state after *consumed bytes (a multiple of 16).
 __attribute__((target("pclmul,sse4.1"))) uint64_t ExtendClmul(uint64_t crc, const uint8_t* p, size_t n,
-                                                                size_t* consumed) {
+                                                              size_t* consumed) {
   const uint8_t* const start = p;
   __m128i x0 = _mm_xor_si128(Load128(p), _mm_set_epi64x(0, static_cast<long long>(crc)));
   __m128i x1 = Load128(p + 16);
@@ -132,8 +135,8 @@ __attribute__((target("pclmul,sse4.1"))) uint64_t ExtendClmul(uint64_t crc, cons
   for (; n >= 16; p += 16, n -= 16) x = _mm_xor_si128(FoldBlock(x, kFold128), Load128(p));
 
   // V = H * (x^128 mod P) + L * x^64 is congruent to the 128 bits times x^64 and has degree < 128.
-  const __m128i v = _mm_xor_si128(_mm_clmulepi64_si128(x, _mm_set_epi64x(0, static_cast<long long>(kX127)), 0x00),
-                                  _mm_srli_si128(x, 8));
+  const __m128i v = _mm_xor_si128(
+      _mm_clmulepi64_si128(x, _mm_set_epi64x(0, static_cast<long long>(kX127)), 0x00), _mm_srli_si128(x, 8));
   const uint64_t v_high = static_cast<uint64_t>(_mm_cvtsi128_si64(v));  // reflected top 64 coefficients
   const uint64_t v_low = static_cast<uint64_t>(_mm_extract_epi64(v, 1));
   // Barrett: q = V_hi + floor(V_hi * mu_low / x^64); remainder = V_lo + (q * P_low mod x^64).

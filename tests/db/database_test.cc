@@ -13,15 +13,10 @@ namespace litestream {
 namespace {
 
 using testing::AppDb;
+using testing::InsertBlobs;
 using testing::ApplyLtxFiles;
 using testing::MakeTempDir;
 using testing::QueryFile;
-
-// n rows of random blobs of `size` bytes (the amalgamation has no generate_series).
-std::string InsertBlobs(int n, int size) {
-  return "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < " + std::to_string(n) +
-         ") INSERT INTO t (v) SELECT randomblob(" + std::to_string(size) + ") FROM s;";
-}
 
 class DatabaseTest : public ::testing::Test {
  protected:

@@ -30,7 +30,8 @@ std::vector<bool> PayloadMask(const Bytes& file) {
   if (!index.ok()) return payload;
   for (const PageIndexEntry& e : *index) {
     const bool block = (GetBE16(file.data() + e.offset + 4) & kPageHeaderFlagSize) != 0;
-    for (uint64_t i = e.offset + kPageHeaderSize + (block ? 4 : 0); i < e.offset + e.size; i++) payload[i] = true;
+    for (uint64_t i = e.offset + kPageHeaderSize + (block ? 4 : 0); i < e.offset + e.size; i++)
+      payload[i] = true;
   }
   return payload;
 }
@@ -126,7 +127,8 @@ TEST(MixedFileCorruption, EveryByteFlipIsDetectedOrHarmless) {
   for (const auto& [pgno, data] : pages) db.insert(db.end(), data.begin(), data.end());
   const std::vector<bool> payload = PayloadMask(file);
   FlipStats stats;
-  for (size_t i = 0; i < file.size(); i++) CheckFlip(file, db, payload, i, static_cast<uint8_t>(1 << (i % 8)), &stats);
+  for (size_t i = 0; i < file.size(); i++)
+    CheckFlip(file, db, payload, i, static_cast<uint8_t>(1 << (i % 8)), &stats);
   EXPECT_GT(stats.covered_detected, 0);
 }
 

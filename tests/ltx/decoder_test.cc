@@ -139,7 +139,8 @@ TEST(Decoder, UncheckedSizesAreNeverTrusted) {
   const Header h = MakeHeader(4096, 3, 2, 2);
   Bytes huge = BlockFrame(1, {});
   PutBE32(huge.data() + 6, 0xFFFFFFFF);
-  ExpectCorruption(testing::DecodeFile(RawFile(h, {huge})), "page 1 at offset 100: lz4 block size 4294967295 is out of range");
+  ExpectCorruption(testing::DecodeFile(RawFile(h, {huge})),
+                   "page 1 at offset 100: lz4 block size 4294967295 is out of range");
   Bytes zero = BlockFrame(1, {});
   ExpectCorruption(testing::DecodeFile(RawFile(h, {zero})), "lz4 block size 0 is out of range");
   // A frame whose BD allows 4 MiB blocks and whose first block claims 4 MiB.
@@ -177,14 +178,19 @@ TEST(Decoder, RejectsMalformedLz4Frames) {
   Bytes bad_hc = FramePage(1, {0x64, 0x40}, good_body);
   bad_hc[12] ^= 1;
   ExpectCorruption(testing::DecodeFile(RawFile(h, {bad_hc})), "lz4 frame: header checksum");
-  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0xA4, 0x40}, good_body)})), "unsupported version");
-  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x66, 0x40}, good_body)})), "reserved FLG bit");
+  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0xA4, 0x40}, good_body)})),
+                   "unsupported version");
+  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x66, 0x40}, good_body)})),
+                   "reserved FLG bit");
   ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x65, 0x40, 0, 0, 0, 0}, good_body)})),
                    "dictionary IDs are not supported");
-  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x64, 0x30}, good_body)})), "invalid BD byte");
-  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x64, 0x41}, good_body)})), "invalid BD byte");
-  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x6C, 0x40, 0, 0, 0x10, 0, 0, 0, 0, 0}, good_body)})),
-                   "content size 1048576, want 4096");
+  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x64, 0x30}, good_body)})),
+                   "invalid BD byte");
+  ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x64, 0x41}, good_body)})),
+                   "invalid BD byte");
+  ExpectCorruption(
+      testing::DecodeFile(RawFile(h, {FramePage(1, {0x6C, 0x40, 0, 0, 0x10, 0, 0, 0, 0, 0}, good_body)})),
+      "content size 1048576, want 4096");
   Bytes bad_sum = good_body;
   bad_sum.back() ^= 0x80;
   ExpectCorruption(testing::DecodeFile(RawFile(h, {FramePage(1, {0x64, 0x40}, bad_sum)})),
@@ -208,19 +214,23 @@ TEST(Decoder, RejectsMalformedLz4Frames) {
 TEST(Decoder, RejectsWhatNoEncoderWrites) {
   const Bytes page = MakePage(4096, 1);
   auto block = [](uint32_t) { return true; };
-  ExpectCorruption(testing::DecodeFile(testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{3, page}, {2, page}}, block)),
-                   "page 2 at offset");
-  ExpectCorruption(testing::DecodeFile(testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{3, page}, {3, page}}, block)),
-                   "pgno does not ascend (previous page 3)");
-  ExpectCorruption(testing::DecodeFile(testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{6, page}}, block)),
-                   "page 6 at offset 100: pgno beyond the commit size of 5 pages");
+  ExpectCorruption(
+      testing::DecodeFile(testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{3, page}, {2, page}}, block)),
+      "page 2 at offset");
+  ExpectCorruption(
+      testing::DecodeFile(testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{3, page}, {3, page}}, block)),
+      "pgno does not ascend (previous page 3)");
+  ExpectCorruption(
+      testing::DecodeFile(testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{6, page}}, block)),
+      "page 6 at offset 100: pgno beyond the commit size of 5 pages");
   const Bytes big(65536, 1);
   ExpectCorruption(
       testing::DecodeFile(testing::HandEncodeList(MakeHeader(65536, 20000, 2, 2), {{16385, big}}, block)),
       "page 16385 at offset 100: the lock page is stored");
   Bytes bad_flags = testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{1, page}}, block);
   bad_flags[105] = 3;
-  ExpectCorruption(testing::DecodeFile(bad_flags), "page header at offset 100: invalid page header flags 0x0003");
+  ExpectCorruption(testing::DecodeFile(bad_flags),
+                   "page header at offset 100: invalid page header flags 0x0003");
   Bytes zero_pgno = testing::HandEncodeList(MakeHeader(4096, 5, 2, 2), {{1, page}}, block);
   PutBE32(zero_pgno.data() + 100, 0);
   ExpectCorruption(testing::DecodeFile(zero_pgno), "pgno 0 with nonzero flags");
@@ -230,9 +240,8 @@ TEST(Decoder, IndexMustDescribeThePages) {
   const testing::PageList pages = {{1, MakePage(1024, 1)}, {2, MakePage(1024, 2)}};
   auto block = [](uint32_t) { return true; };
   // A self-consistent file (checksum right) whose index is wrong: the size of entry 2 is off by one.
-  const Bytes file = testing::HandEncodeList(MakeHeader(1024, 2, 1, 1), pages, block, 0, [](Bytes* index) {
-    index->back()++;
-  });
+  const Bytes file = testing::HandEncodeList(MakeHeader(1024, 2, 1, 1), pages, block, 0,
+                                             [](Bytes* index) { index->back()++; });
   ExpectCorruption(testing::DecodeFile(file), "entries (pgno, offset, size) do not match the pages");
   const Bytes missing = testing::HandEncodeList(MakeHeader(1024, 2, 1, 1), pages, block, 0, [](Bytes* index) {
     index->resize(3);  // only the first entry (1, 100, <1 byte size>)
@@ -252,7 +261,8 @@ TEST(Decoder, VerifiesTheRollingChecksumOfChecksummedSnapshots) {
   uint64_t rolling = 0;
   for (const auto& [pgno, data] : pages) rolling ^= ChecksumPage(pgno, data.data(), data.size());
   auto block = [](uint32_t) { return false; };
-  Result<testing::DecodedFile> good = testing::DecodeFile(testing::HandEncode(h, pages, block, kChecksumFlag | rolling));
+  Result<testing::DecodedFile> good =
+      testing::DecodeFile(testing::HandEncode(h, pages, block, kChecksumFlag | rolling));
   ASSERT_TRUE(good.ok()) << good.status().ToString();
   ExpectCorruption(testing::DecodeFile(testing::HandEncode(h, pages, block, kChecksumFlag | (rolling ^ 1))),
                    "post-apply checksum mismatch");
@@ -279,14 +289,16 @@ TEST(Decoder, CloseSkipsButVerifiesUnreadPages) {
 }
 
 TEST(Decoder, FileChecksumMismatchIsReported) {
-  Bytes file = testing::HandEncodeList(MakeHeader(1024, 1, 1, 1), {{1, MakePage(1024, 1)}}, [](uint32_t) { return true; });
+  Bytes file = testing::HandEncodeList(MakeHeader(1024, 1, 1, 1), {{1, MakePage(1024, 1)}},
+                                       [](uint32_t) { return true; });
   file[90] ^= 4;  // a reserved header byte: not validated, but hashed
   Result<testing::DecodedFile> r = testing::DecodeFile(file, "f.ltx");
   ExpectCorruption(r, "f.ltx: file checksum mismatch: stored 0x");
 }
 
 TEST(Decoder, CallsOutOfOrderAndStickyErrors) {
-  const Bytes file = testing::HandEncodeList(MakeHeader(1024, 1, 1, 1), {{1, MakePage(1024, 1)}}, [](uint32_t) { return true; });
+  const Bytes file = testing::HandEncodeList(MakeHeader(1024, 1, 1, 1), {{1, MakePage(1024, 1)}},
+                                             [](uint32_t) { return true; });
   BufferReader in(file);
   Decoder dec(in, "o.ltx");
   Bytes page(1024);
@@ -297,7 +309,8 @@ TEST(Decoder, CallsOutOfOrderAndStickyErrors) {
   Decoder dec2(empty, "empty.ltx");
   Status s = dec2.DecodeHeader();
   EXPECT_TRUE(s.IsCorruption());
-  EXPECT_NE(s.message().find("empty.ltx: header: unexpected end of file at offset 0"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("empty.ltx: header: unexpected end of file at offset 0"), std::string::npos)
+      << s.message();
   EXPECT_EQ(dec2.Close().message(), s.message());
 }
 

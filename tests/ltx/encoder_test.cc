@@ -64,7 +64,8 @@ TEST_P(EncoderBytes, WritesEachPageAsItGoes) {
   EXPECT_NE(enc.file_checksum() & kChecksumFlag, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Encodings, EncoderBytes, ::testing::Values(PageEncoding::kFrame, PageEncoding::kBlock),
+INSTANTIATE_TEST_SUITE_P(Encodings, EncoderBytes,
+                         ::testing::Values(PageEncoding::kFrame, PageEncoding::kBlock),
                          [](const ::testing::TestParamInfo<PageEncoding>& pi) {
                            return pi.param == PageEncoding::kFrame ? "Frame" : "Block";
                          });

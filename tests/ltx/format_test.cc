@@ -65,7 +65,8 @@ TEST(Crc64, MatchesBitwiseDefinition) {
   };
   std::vector<uint8_t> data(100);
   for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<uint8_t>(i * i + 3);
-  for (size_t n = 0; n <= data.size(); n++) ASSERT_EQ(crc64::Value(data.data(), n), bitwise(data.data(), n)) << n;
+  for (size_t n = 0; n <= data.size(); n++)
+    ASSERT_EQ(crc64::Value(data.data(), n), bitwise(data.data(), n)) << n;
 }
 
 TEST(Xxh32, KnownValues) {
@@ -137,7 +138,12 @@ INSTANTIATE_TEST_SUITE_P(
     Rules, HeaderValidate,
     ::testing::Values(
         HeaderCase{"Valid", [](Header*) {}, nullptr},
-        HeaderCase{"FlagsZeroIsValid", [](Header* h) { h->flags = 0; h->pre_apply_checksum = kChecksumFlag | 1; }, nullptr},
+        HeaderCase{"FlagsZeroIsValid",
+                   [](Header* h) {
+                     h->flags = 0;
+                     h->pre_apply_checksum = kChecksumFlag | 1;
+                   },
+                   nullptr},
         HeaderCase{"UnknownFlag", [](Header* h) { h->flags |= 1; }, "unknown flags 0x00000003"},
         HeaderCase{"HighFlag", [](Header* h) { h->flags = 0x80000002; }, "unknown flags"},
         HeaderCase{"PageSizeZero", [](Header* h) { h->page_size = 0; }, "page size 0"},
@@ -149,9 +155,16 @@ INSTANTIATE_TEST_SUITE_P(
         HeaderCase{"MaxTxidZero", [](Header* h) { h->max_txid = 0; }, "max TXID is 0"},
         HeaderCase{"TxidsOutOfOrder", [](Header* h) { h->min_txid = 7; }, "min TXID 7 > max TXID 6"},
         HeaderCase{"NegativeWalOffset", [](Header* h) { h->wal_offset = -1; }, "negative WAL offset"},
-        HeaderCase{"NegativeWalSize", [](Header* h) { h->wal_offset = 32; h->wal_size = -1; }, "negative WAL size"},
-        HeaderCase{"SaltWithoutOffset", [](Header* h) { h->wal_salt2 = 9; }, "WAL salt set without a WAL offset"},
-        HeaderCase{"SizeWithoutOffset", [](Header* h) { h->wal_size = 4120; }, "WAL size set without a WAL offset"},
+        HeaderCase{"NegativeWalSize",
+                   [](Header* h) {
+                     h->wal_offset = 32;
+                     h->wal_size = -1;
+                   },
+                   "negative WAL size"},
+        HeaderCase{"SaltWithoutOffset", [](Header* h) { h->wal_salt2 = 9; },
+                   "WAL salt set without a WAL offset"},
+        HeaderCase{"SizeWithoutOffset", [](Header* h) { h->wal_size = 4120; },
+                   "WAL size set without a WAL offset"},
         HeaderCase{"WalFieldsTogether",
                    [](Header* h) {
                      h->wal_offset = 32;
@@ -160,7 +173,11 @@ INSTANTIATE_TEST_SUITE_P(
                      h->wal_salt2 = 2;
                    },
                    nullptr},
-        HeaderCase{"SnapshotPreApply", [](Header* h) { h->min_txid = 1; h->pre_apply_checksum = kChecksumFlag | 5; },
+        HeaderCase{"SnapshotPreApply",
+                   [](Header* h) {
+                     h->min_txid = 1;
+                     h->pre_apply_checksum = kChecksumFlag | 5;
+                   },
                    "must be zero in a snapshot"},
         HeaderCase{"SnapshotWithChecksumsNeedsNoPreApply",
                    [](Header* h) {
@@ -244,7 +261,8 @@ TEST(Trailer, Rules) {
   checksummed.flags = 0;
 
   EXPECT_TRUE((Trailer{0, kChecksumFlag | 9}).Validate(no_checksum).ok());
-  EXPECT_FALSE((Trailer{kChecksumFlag | 1, kChecksumFlag | 9}).Validate(no_checksum).ok()) << "post-apply set";
+  EXPECT_FALSE((Trailer{kChecksumFlag | 1, kChecksumFlag | 9}).Validate(no_checksum).ok())
+      << "post-apply set";
   EXPECT_FALSE((Trailer{0, 0}).Validate(no_checksum).ok()) << "file checksum missing";
   EXPECT_FALSE((Trailer{0, 9}).Validate(no_checksum).ok()) << "file checksum without bit 63";
 
@@ -258,7 +276,8 @@ TEST(ChecksumPage, IsFlagOrCrcOfPgnoAndData) {
   std::vector<uint8_t> joined(4 + page.size(), 7);
   joined[0] = joined[1] = joined[2] = 0;
   joined[3] = 5;
-  EXPECT_EQ(ChecksumPage(5, page.data(), page.size()), kChecksumFlag | crc64::Value(joined.data(), joined.size()));
+  EXPECT_EQ(ChecksumPage(5, page.data(), page.size()),
+            kChecksumFlag | crc64::Value(joined.data(), joined.size()));
 }
 
 }  // namespace

@@ -76,8 +76,9 @@ using PageList = std::vector<std::pair<uint32_t, Bytes>>;
 // `block(pgno)`: the only way to get files that mix encodings or break the encoder's rules, and a check
 // on the Encoder. Pages are written in the order given. `tamper_index` may edit the index entries (before
 // the terminator) before the checksum is computed.
-inline Bytes HandEncodeList(const Header& h, const PageList& pages, const std::function<bool(uint32_t)>& block,
-                            uint64_t post_apply = 0, const std::function<void(Bytes*)>& tamper_index = nullptr) {
+inline Bytes HandEncodeList(const Header& h, const PageList& pages,
+                            const std::function<bool(uint32_t)>& block, uint64_t post_apply = 0,
+                            const std::function<void(Bytes*)>& tamper_index = nullptr) {
   Bytes file(kHeaderSize);
   h.EncodeTo(file.data());
   uint64_t crc = crc64::Value(file.data(), file.size());
@@ -229,7 +230,8 @@ class SyntheticSource final : public PageSource {
 // writes of whole pages, as WriteDatabaseImage makes), so that images over 1 GiB are never stored.
 class ImageChecker final : public Writer {
  public:
-  ImageChecker(uint32_t page_size, PageFn expected) : page_size_(page_size), expected_(std::move(expected)), want_(page_size) {}
+  ImageChecker(uint32_t page_size, PageFn expected)
+      : page_size_(page_size), expected_(std::move(expected)), want_(page_size) {}
   Status Write(const uint8_t* buf, size_t n) override {
     if (n != page_size_ || bytes_ % page_size_ != 0) return Status::InvalidArgument("unaligned write");
     const uint32_t pgno = static_cast<uint32_t>(bytes_ / page_size_ + 1);

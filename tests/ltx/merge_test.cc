@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "litestream/storage.h"
 #include "ltx/coding.h"
 #include "ltx/ltx.h"
-#include "litestream/storage.h"
 #include "ltx_test_util.h"
 #include "util/memory_file.h"
 
@@ -97,8 +97,11 @@ Inputs ThreeFiles(PageEncoding e1, PageEncoding e2, PageEncoding e3, uint32_t la
 }
 
 PageMap ExpectedMerge() {
-  return {{1, MakePage(4096, 1, 0)}, {2, MakePage(4096, 2, 2)}, {3, MakePage(4096, 3, 2)},
-          {4, MakePage(4096, 4, 0)}, {5, MakePage(4096, 5, 1)}};
+  return {{1, MakePage(4096, 1, 0)},
+          {2, MakePage(4096, 2, 2)},
+          {3, MakePage(4096, 3, 2)},
+          {4, MakePage(4096, 4, 0)},
+          {5, MakePage(4096, 5, 1)}};
 }
 
 Bytes Image(const PageMap& pages) {
@@ -137,7 +140,8 @@ TEST(Compact, NewestPageWinsAndHeaderFollowsTheRules) {
   MemoryRandomAccessReader ra(out.data());
   Result<std::vector<PageIndexEntry>> index = ReadPageIndex(ra, "out");
   ASSERT_TRUE(index.ok());
-  for (const PageIndexEntry& e : *index) EXPECT_EQ(GetBE16(out.data().data() + e.offset + 4), kPageHeaderFlagSize);
+  for (const PageIndexEntry& e : *index)
+    EXPECT_EQ(GetBE16(out.data().data() + e.offset + 4), kPageHeaderFlagSize);
 }
 
 TEST(MergeIterator, RestoresTheMergedDatabase) {
@@ -226,12 +230,14 @@ TEST(Compact, PageSizesMustMatch) {
 TEST(Compact, TxidsMustChain) {
   auto merge = [](std::vector<std::pair<uint64_t, uint64_t>> ranges) {
     Inputs in;
-    for (auto [lo, hi] : ranges) in.Add(MakeHeader(1024, 2, lo, hi), Pages(1024, {2}, 0), PageEncoding::kBlock);
+    for (auto [lo, hi] : ranges)
+      in.Add(MakeHeader(1024, 2, lo, hi), Pages(1024, {2}, 0), PageEncoding::kBlock);
     BufferWriter out;
     return Compact(in.Open(), out).status();
   };
-  ExpectError(merge({{2, 2}, {4, 4}}), "non-contiguous TXIDs: 0000000000000004-0000000000000004.ltx (TXID "
-                                       "0000000000000004-0000000000000004) does not continue");
+  ExpectError(merge({{2, 2}, {4, 4}}),
+              "non-contiguous TXIDs: 0000000000000004-0000000000000004.ltx (TXID "
+              "0000000000000004-0000000000000004) does not continue");
   ExpectError(merge({{2, 5}, {3, 5}}), "non-contiguous TXIDs");  // does not advance
   ExpectError(merge({{3, 8}, {2, 4}}), "non-contiguous TXIDs");
   EXPECT_TRUE(merge({{2, 5}, {3, 7}}).ok()) << "overlap is allowed";
@@ -282,7 +288,8 @@ TEST(Compact, SnapshotChainsMustCoverEveryPage) {
   MergeIterator merge(in.Open());
   ASSERT_TRUE(merge.Open().ok());
   BufferWriter db;
-  ExpectError(WriteDatabaseImage(merge, db, "restore"), "restore: nonsequential page numbers in snapshot: got 5, want 4");
+  ExpectError(WriteDatabaseImage(merge, db, "restore"),
+              "restore: nonsequential page numbers in snapshot: got 5, want 4");
 }
 
 TEST(MergeIterator, RestoreNeedsASnapshotChain) {
@@ -312,7 +319,8 @@ TEST(Compact, MemoryStaysBoundedByInputsNotDatabaseSize) {
   }
   std::vector<MergeInput> inputs;
   for (size_t i = 0; i < sources.size(); i++) {
-    readers.push_back(std::make_unique<EncodingReader>(*sources[i], i % 2 ? PageEncoding::kFrame : PageEncoding::kBlock));
+    readers.push_back(
+        std::make_unique<EncodingReader>(*sources[i], i % 2 ? PageEncoding::kFrame : PageEncoding::kBlock));
     inputs.push_back({readers.back().get(), "input " + std::to_string(i)});
   }
   const size_t base = HeapInUse();
@@ -338,7 +346,8 @@ TEST(MergeIterator, RestoreAcrossTheLockPage) {
   auto base_fn = [](uint32_t pgno, uint8_t* page, uint32_t n) { testing::SparsePage(pgno, page, n, 0); };
   auto new_fn = [](uint32_t pgno, uint8_t* page, uint32_t n) { testing::SparsePage(pgno, page, n, 9); };
   testing::SyntheticSource snapshot(MakeHeader(ps, lock, 1, 1), base_fn);
-  testing::SyntheticSource incremental(MakeHeader(ps, commit, 2, 2), {1, lock - 1, lock + 1, lock + 2}, new_fn);
+  testing::SyntheticSource incremental(MakeHeader(ps, commit, 2, 2), {1, lock - 1, lock + 1, lock + 2},
+                                       new_fn);
   EncodingReader r1(snapshot, PageEncoding::kBlock);
   EncodingReader r2(incremental, PageEncoding::kFrame);
   MergeIterator merge({{&r1, "snapshot"}, {&r2, "incremental"}});

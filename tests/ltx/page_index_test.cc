@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,7 +50,8 @@ const BigFile& MakeBigFile() {
   static BigFile* f = [] {
     auto* b = new BigFile;
     for (uint32_t i = 1; i <= 6000; i++) b->pages[2 * i] = MakePage(512, 2 * i);
-    b->file = testing::HandEncode(MakeHeader(512, 12000, 5, 9), b->pages, [](uint32_t pgno) { return pgno % 4 == 0; });
+    b->file = testing::HandEncode(MakeHeader(512, 12000, 5, 9), b->pages,
+                                  [](uint32_t pgno) { return pgno % 4 == 0; });
     return b;
   }();
   return *f;
@@ -66,7 +66,8 @@ TEST(PageIndex, LargeIndexTakesOneTailReadAndOneIndexRead) {
   ASSERT_TRUE(index.ok()) << index.status().ToString();
   ASSERT_EQ(index->size(), 6000u);
   ASSERT_EQ(file.reads.size(), 2u);
-  EXPECT_EQ(file.reads[0], std::make_pair(uint64_t{big.file.size() - kEstimatedPageIndexSize}, kEstimatedPageIndexSize));
+  EXPECT_EQ(file.reads[0],
+            std::make_pair(uint64_t{big.file.size() - kEstimatedPageIndexSize}, kEstimatedPageIndexSize));
   EXPECT_EQ(file.reads[1], std::make_pair(uint64_t{big.file.size() - 24 - index_len}, size_t(index_len)));
 
   // Every page, fetched by its own range only.
@@ -110,7 +111,8 @@ TEST(PageIndex, TruncatedFilesAreClearErrors) {
   Bytes absurd(100, 0);
   PutBE64(absurd.data() + absurd.size() - 24, ~uint64_t{0});
   MemoryRandomAccessReader file(absurd);
-  ExpectCorruption(ReadPageIndex(file, "absurd.ltx").status(), "index length 18446744073709551615 does not fit");
+  ExpectCorruption(ReadPageIndex(file, "absurd.ltx").status(),
+                   "index length 18446744073709551615 does not fit");
 }
 
 TEST(DecodePageIndex, ValidatesEntries) {
@@ -139,15 +141,17 @@ TEST(DecodePageIndex, ValidatesEntries) {
 TEST(ReadPage, ChecksTheEntryAgainstThePage) {
   testing::PageMap pages = {{1, MakePage(1024, 1)}, {2, MakePage(1024, 2)}};
   for (bool block : {false, true}) {
-    const Bytes bytes = testing::HandEncode(MakeHeader(1024, 2, 1, 1), pages, [&](uint32_t) { return block; });
+    const Bytes bytes =
+        testing::HandEncode(MakeHeader(1024, 2, 1, 1), pages, [&](uint32_t) { return block; });
     RecordingFile file(bytes);
     Result<std::vector<PageIndexEntry>> index = ReadPageIndex(file, "r.ltx");
     ASSERT_TRUE(index.ok());
     Bytes page(1024);
     PageIndexEntry wrong_pgno = (*index)[1];
     wrong_pgno.pgno = 5;
-    ExpectCorruption(ReadPage(file, wrong_pgno, 1024, page.data(), "r.ltx"),
-                     "r.ltx: page 5 at offset " + std::to_string(wrong_pgno.offset) + ": page header says pgno 2");
+    ExpectCorruption(
+        ReadPage(file, wrong_pgno, 1024, page.data(), "r.ltx"),
+        "r.ltx: page 5 at offset " + std::to_string(wrong_pgno.offset) + ": page header says pgno 2");
     PageIndexEntry longer = (*index)[0];
     longer.size++;
     EXPECT_FALSE(ReadPage(file, longer, 1024, page.data(), "r.ltx").ok());
@@ -168,7 +172,8 @@ TEST(ReadPage, ChecksTheEntryAgainstThePage) {
 TEST(DecodePageFrame, DecodesOneEncodedPageFromMemory) {
   const Bytes data = MakePage(8192, 4);
   for (bool block : {false, true}) {
-    const Bytes file = testing::HandEncode(MakeHeader(8192, 4, 2, 2), {{4, data}}, [&](uint32_t) { return block; });
+    const Bytes file =
+        testing::HandEncode(MakeHeader(8192, 4, 2, 2), {{4, data}}, [&](uint32_t) { return block; });
     MemoryRandomAccessReader ra(file);
     Result<std::vector<PageIndexEntry>> index = ReadPageIndex(ra, "m");
     ASSERT_TRUE(index.ok());

@@ -27,7 +27,9 @@ const char kBlockFile[] = "block-0000000000000001-0000000000000001.ltx";
 const char kFrameFile[] = "frame-0000000000000001-0000000000000001.ltx";
 const char kLegacyFile[] = "legacy-v1-000000000000000d-000000000000000d.ltx";
 
-Bytes Vector(const std::string& name) { return ReadFileBytes(litestream::testing::TestDataPath("ltx/" + name)); }
+Bytes Vector(const std::string& name) {
+  return ReadFileBytes(litestream::testing::TestDataPath("ltx/" + name));
+}
 
 // FLAG | CRC-64 of the checksummed stream (§1.8), computed straight from the spec with the index as a
 // map of the file, independently of the decoder.
@@ -111,7 +113,8 @@ TEST_P(CurrentVector, PageIndexEntries) {
 
 TEST_P(CurrentVector, ChecksumFollowsTheSpec) {
   const Bytes file = Vector(GetParam().file);
-  EXPECT_EQ(ReferenceFileChecksum(file, GetParam().index, Vector("txid1-decoded.db")), GetParam().file_checksum);
+  EXPECT_EQ(ReferenceFileChecksum(file, GetParam().index, Vector("txid1-decoded.db")),
+            GetParam().file_checksum);
   EXPECT_EQ(GetBE64(file.data() + file.size() - 8), GetParam().file_checksum);
 }
 
@@ -128,16 +131,12 @@ TEST_P(CurrentVector, RandomAccessReadsEachPage) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, CurrentVector,
-                         ::testing::Values(VectorCase{kBlockFile,
-                                                      0x8ca08d98ef630b7eULL,
-                                                      {{1, 100, 223}, {2, 323, 44}, {3, 367, 44}}},
-                                           VectorCase{kFrameFile,
-                                                      0x892cad73d865ba49ULL,
-                                                      {{1, 100, 238}, {2, 338, 59}, {3, 397, 59}}}),
-                         [](const ::testing::TestParamInfo<VectorCase>& pi) {
-                           return std::string(pi.param.file).substr(0, 5);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Vectors, CurrentVector,
+    ::testing::Values(
+        VectorCase{kBlockFile, 0x8ca08d98ef630b7eULL, {{1, 100, 223}, {2, 323, 44}, {3, 367, 44}}},
+        VectorCase{kFrameFile, 0x892cad73d865ba49ULL, {{1, 100, 238}, {2, 338, 59}, {3, 397, 59}}}),
+    [](const ::testing::TestParamInfo<VectorCase>& pi) { return std::string(pi.param.file).substr(0, 5); });
 
 TEST(LegacyV1Vector, IsRejectedNamingTheFlags) {
   const Bytes file = Vector(kLegacyFile);
@@ -145,7 +144,10 @@ TEST(LegacyV1Vector, IsRejectedNamingTheFlags) {
   Status s = DecodeFile(file, kLegacyFile).status();
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_EQ(s.message().rfind(std::string(kLegacyFile) + ": page header at offset 100: invalid page header flags 0x5351", 0), 0u)
+  EXPECT_EQ(
+      s.message().rfind(
+          std::string(kLegacyFile) + ": page header at offset 100: invalid page header flags 0x5351", 0),
+      0u)
       << s.message();
   BufferReader in(file);
   EXPECT_EQ(VerifyFile(in, kLegacyFile).message(), s.message());

@@ -1,5 +1,7 @@
 // Follow mode (ENGINE.md §5.5): applying new files in place, bridging level-0 gaps, resuming from the
 // -txid sidecar, never applying a corrupt file in part, and locking out SQLite readers while writing.
+#include "restore/follow.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -8,7 +10,6 @@
 #include <thread>
 
 #include "litestream/restore.h"
-#include "restore/follow.h"
 #include "restore/ltx_fixture.h"
 #include "restore/memory_storage.h"
 #include "support/paths.h"
@@ -47,7 +48,9 @@ class FollowTest : public ::testing::Test {
     Put(0, 3, 3);
   }
 
-  void Put(int level, TXID min, TXID max) { client_.Put(level, min, max, history_->Ltx(min, max), history_->Time(max)); }
+  void Put(int level, TXID min, TXID max) {
+    client_.Put(level, min, max, history_->Ltx(min, max), history_->Time(max));
+  }
 
   FollowOptions PollOptions() {
     FollowOptions f;
@@ -84,7 +87,8 @@ class FollowTest : public ::testing::Test {
         applied_ = t;
         cv_.notify_all();
       };
-      thread_ = std::thread([this, &client, o] { result_ = std::make_unique<Result<RestoreResult>>(Restore(client, o)); });
+      thread_ = std::thread(
+          [this, &client, o] { result_ = std::make_unique<Result<RestoreResult>>(Restore(client, o)); });
     }
     ~Follower() { Stop(); }
 
@@ -150,7 +154,8 @@ TEST_F(FollowTest, StopsPromptlyWithLongInterval) {
   Result<RestoreResult> result = Status::Unavailable("not run");
   std::thread t([&] { result = Restore(client_, o); });
   // Wait for the initial restore, then stop: the hour-long wait must end at once.
-  for (int i = 0; i < 2000 && !FileExists(TXIDSidecarPath(out_)); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 2000 && !FileExists(TXIDSidecarPath(out_)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto start = std::chrono::steady_clock::now();
   stop.request_stop();
   t.join();
@@ -218,7 +223,8 @@ TEST_F(FollowTest, CorruptFileIsNeverPartiallyApplied) {
   Status s = FollowPollOnce(client_, *FileSystem::Default(), out_, &txid, PollOptions());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
-  EXPECT_NE(s.message().find("level 0 file 0000000000000005-0000000000000005.ltx"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("level 0 file 0000000000000005-0000000000000005.ltx"), std::string::npos)
+      << s.ToString();
   EXPECT_EQ(txid, 4u);  // 4 was applied before 5 failed
   EXPECT_EQ(Sidecar(), 4u);
   EXPECT_TRUE(SameAsFollowerCopy(ReadFileBytes(out_), history_->Image(4)));

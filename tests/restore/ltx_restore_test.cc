@@ -131,7 +131,8 @@ TEST_F(LtxRestoreTest, TimestampOutsideBoundsInURLMode) {
   o.timestamp = history_->Time(1) - std::chrono::hours(1);
   auto r = Restore(*client_, o);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("timestamp does not exist"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("timestamp does not exist"), std::string::npos)
+      << r.status().ToString();
   ExpectNothingWritten(o.output_path);
 }
 
@@ -144,7 +145,8 @@ TEST_F(LtxRestoreTest, CorruptFileIsNamedAndNothingIsLeft) {
   auto r = Restore(*client_, o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("level 1 file 0000000000000009-000000000000000c.ltx"), std::string::npos)
+  EXPECT_NE(r.status().message().find("level 1 file 0000000000000009-000000000000000c.ltx"),
+            std::string::npos)
       << r.status().ToString();
   ExpectNothingWritten(o.output_path);
 }
@@ -169,7 +171,8 @@ TEST_F(LtxRestoreTest, TruncatedFileIsNamedAndNothingIsLeft) {
   auto o = Options("truncated.db");
   auto r = Restore(*client_, o);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("level 2 file 0000000000000001-000000000000000a.ltx"), std::string::npos)
+  EXPECT_NE(r.status().message().find("level 2 file 0000000000000001-000000000000000a.ltx"),
+            std::string::npos)
       << r.status().ToString();
   ExpectNothingWritten(o.output_path);
 }
@@ -297,9 +300,10 @@ TEST_F(LtxRestoreTest, DryRunWritesNothing) {
   EXPECT_EQ(r->plan.files.size(), 6u);
   ExpectNothingWritten(o.output_path);
   std::string json = RestorePlanJson(*r);
-  for (const char* key : {"\"source\"", "\"target_path\"", "\"replica\": \"file\"", "\"min_txid\": \"0000000000000001\"",
-                          "\"max_txid\": \"000000000000000f\"", "\"files\"", "\"name\": \"0000000000000009-000000000000000c.ltx\"",
-                          "\"timestamp\": \"2025-01-01T00:00:12Z\""}) {
+  for (const char* key :
+       {"\"source\"", "\"target_path\"", "\"replica\": \"file\"", "\"min_txid\": \"0000000000000001\"",
+        "\"max_txid\": \"000000000000000f\"", "\"files\"",
+        "\"name\": \"0000000000000009-000000000000000c.ltx\"", "\"timestamp\": \"2025-01-01T00:00:12Z\""}) {
     EXPECT_NE(json.find(key), std::string::npos) << key << " in " << json;
   }
   std::string text = RestorePlanText(*r);
@@ -464,8 +468,8 @@ TEST_F(FlakyStorageTest, ReadErrorsAreRetriedWithBackoff) {
   auto r = RunRestore("retried.db");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(ReadFileBytes(dir_ + "/retried.db"), history_->Image(4));
-  std::vector<std::chrono::milliseconds> want = {std::chrono::milliseconds(250), std::chrono::milliseconds(500),
-                                                 std::chrono::milliseconds(1000)};
+  std::vector<std::chrono::milliseconds> want = {
+      std::chrono::milliseconds(250), std::chrono::milliseconds(500), std::chrono::milliseconds(1000)};
   EXPECT_EQ(waits_, want);
 }
 
@@ -477,7 +481,8 @@ TEST_F(FlakyStorageTest, GivesUpAfterThreeRetries) {
   auto r = RunRestore("gaveup.db");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(r.status().message().find("level 0 file 0000000000000004-0000000000000004.ltx"), std::string::npos)
+  EXPECT_NE(r.status().message().find("level 0 file 0000000000000004-0000000000000004.ltx"),
+            std::string::npos)
       << r.status().ToString();
   EXPECT_NE(r.status().message().find("after 3 retries"), std::string::npos) << r.status().ToString();
   EXPECT_EQ(waits_.size(), 3u);
@@ -542,7 +547,8 @@ TEST(LtxRestore, FuzzRestoreWithMissingCompactedFile) {
     client.Put(9, 1, 1, history.Ltx(1, 1, PageEncoding::kFrame), history.Time(1));
     std::vector<std::tuple<int, TXID, TXID>> compacted;
     for (TXID t = 1; t <= n; ++t) {
-      client.Put(0, t, t, history.Ltx(t, t, rng() % 2 ? PageEncoding::kFrame : PageEncoding::kBlock), history.Time(t));
+      client.Put(0, t, t, history.Ltx(t, t, rng() % 2 ? PageEncoding::kFrame : PageEncoding::kBlock),
+                 history.Time(t));
     }
     for (TXID t = 1; t <= n; t += 4) {
       client.Put(1, t, t + 3, history.Ltx(t, t + 3), history.Time(t + 3));

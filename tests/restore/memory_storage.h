@@ -88,7 +88,8 @@ class MemoryStorageClient : public StorageClient {
     return out;
   }
 
-  Result<std::unique_ptr<Reader>> Open(int level, TXID min, TXID max, uint64_t offset, uint64_t length) override {
+  Result<std::unique_ptr<Reader>> Open(int level, TXID min, TXID max, uint64_t offset,
+                                       uint64_t length) override {
     LtxFileInfo info;
     info.level = level;
     info.min_txid = min;
@@ -98,7 +99,8 @@ class MemoryStorageClient : public StorageClient {
       std::lock_guard<std::mutex> lock(mu_);
       ++open_calls_;
       auto it = files_.find({level, min, max});
-      if (it == files_.end()) return Status::NotFound("memory://test: no such file " + FormatLtxFilename(min, max));
+      if (it == files_.end())
+        return Status::NotFound("memory://test: no such file " + FormatLtxFilename(min, max));
       data = it->second.data;
       info.size = static_cast<int64_t>(data.size());
     }

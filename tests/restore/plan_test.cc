@@ -10,9 +10,9 @@
 namespace litestream {
 namespace {
 
-using testing::MemoryStorageClient;
 using std::chrono::hours;
 using std::chrono::milliseconds;
+using testing::MemoryStorageClient;
 
 constexpr SystemTime kT0{milliseconds(1704067200000)};  // 2024-01-01T00:00:00Z
 
@@ -47,7 +47,8 @@ std::vector<Range> Ranges(const RestorePlan& plan) {
   if (same) return ::testing::AssertionSuccess();
   auto fmt = [](const std::vector<Range>& v) {
     std::string s;
-    for (const auto& r : v) s += "L" + std::to_string(r.level) + ":" + std::to_string(r.min) + "-" + std::to_string(r.max) + " ";
+    for (const auto& r : v)
+      s += "L" + std::to_string(r.level) + ":" + std::to_string(r.min) + "-" + std::to_string(r.max) + " ";
     return s;
   };
   return ::testing::AssertionFailure() << "got [" << fmt(got) << "] want [" << fmt(want) << "]";
@@ -74,7 +75,8 @@ TEST(CalcRestorePlan, SnapshotOnly) {
 TEST(CalcRestorePlan, SnapshotAndIncremental) {
   auto l = Listing({F(9, 1, 5), F(9, 1, 15), F(1, 6, 7), F(1, 8, 9), F(1, 10, 12), F(0, 7, 7), F(0, 8, 8),
                     F(0, 9, 9), F(0, 10, 10), F(0, 11, 11)});
-  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 10, std::nullopt), {{9, 1, 5}, {1, 6, 7}, {1, 8, 9}, {0, 10, 10}}));
+  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 10, std::nullopt),
+                     {{9, 1, 5}, {1, 6, 7}, {1, 8, 9}, {0, 10, 10}}));
 }
 
 TEST(CalcRestorePlan, SelectLongestAcrossLevels) {
@@ -84,7 +86,8 @@ TEST(CalcRestorePlan, SelectLongestAcrossLevels) {
 
 TEST(CalcRestorePlan, GapInLevelResolvedByLowerLevel) {
   auto l = Listing({F(9, 1, 5), F(1, 6, 7), F(1, 9, 10), F(0, 8, 8), F(0, 9, 9), F(0, 10, 10)});
-  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 10, std::nullopt), {{9, 1, 5}, {1, 6, 7}, {0, 8, 8}, {1, 9, 10}}));
+  EXPECT_TRUE(
+      PlanIs(CalcRestorePlanFromListing(l, 10, std::nullopt), {{9, 1, 5}, {1, 6, 7}, {0, 8, 8}, {1, 9, 10}}));
 }
 
 TEST(CalcRestorePlan, SkipsDuplicateRangesAcrossLevels) {
@@ -123,15 +126,18 @@ TEST(CalcRestorePlan, ErrNoFiles) {
 
 TEST(CalcRestorePlan, TieBreakPrefersSmallerMinThenHigherLevelThenEarlierCreatedAt) {
   // Same max: the one starting earlier wins (it does not depend on the covered range's exact end).
-  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(Listing({F(9, 1, 5), F(1, 6, 10), F(2, 4, 10)}), 0, std::nullopt),
-                     {{9, 1, 5}, {2, 4, 10}}));
+  EXPECT_TRUE(
+      PlanIs(CalcRestorePlanFromListing(Listing({F(9, 1, 5), F(1, 6, 10), F(2, 4, 10)}), 0, std::nullopt),
+             {{9, 1, 5}, {2, 4, 10}}));
   // Same range: the higher level wins.
-  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(Listing({F(9, 1, 5), F(1, 6, 10), F(3, 6, 10)}), 0, std::nullopt),
-                     {{9, 1, 5}, {3, 6, 10}}));
+  EXPECT_TRUE(
+      PlanIs(CalcRestorePlanFromListing(Listing({F(9, 1, 5), F(1, 6, 10), F(3, 6, 10)}), 0, std::nullopt),
+             {{9, 1, 5}, {3, 6, 10}}));
   // Same range and level cannot happen twice in one listing; across levels the level decides before time.
-  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(
-                         Listing({F(9, 1, 5), F(1, 6, 10, kT0), F(2, 6, 10, kT0 + hours(1))}), 0, std::nullopt),
-                     {{9, 1, 5}, {2, 6, 10}}));
+  EXPECT_TRUE(
+      PlanIs(CalcRestorePlanFromListing(Listing({F(9, 1, 5), F(1, 6, 10, kT0), F(2, 6, 10, kT0 + hours(1))}),
+                                        0, std::nullopt),
+             {{9, 1, 5}, {2, 6, 10}}));
 }
 
 TEST(CalcRestorePlan, NoSnapshotChainsFromTXID1) {
@@ -143,7 +149,8 @@ TEST(CalcRestorePlan, LatestWithUnbridgeableGapIsError) {
   auto l = Listing({F(9, 1, 5), F(0, 6, 6), F(0, 8, 8)});
   auto plan = CalcRestorePlanFromListing(l, 0, std::nullopt);
   ASSERT_FALSE(plan.ok());
-  EXPECT_NE(plan.status().message().find("non-contiguous ltx files"), std::string::npos) << plan.status().ToString();
+  EXPECT_NE(plan.status().message().find("non-contiguous ltx files"), std::string::npos)
+      << plan.status().ToString();
   EXPECT_NE(plan.status().message().find("0000000000000008-0000000000000008.ltx"), std::string::npos);
   // A TXID target below the gap is fine; one beyond it is not available.
   EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 6, std::nullopt), {{9, 1, 5}, {0, 6, 6}}));
@@ -155,7 +162,8 @@ TEST(CalcRestorePlan, LatestWithUnbridgeableGapIsError) {
 TEST(CalcRestorePlan, GapBridgedByHigherLevel) {
   // L0 lost 7 and 8 to retention; L1 covers them.
   auto l = Listing({F(9, 1, 5), F(1, 6, 8), F(0, 6, 6), F(0, 9, 9), F(0, 10, 10)});
-  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 0, std::nullopt), {{9, 1, 5}, {1, 6, 8}, {0, 9, 9}, {0, 10, 10}}));
+  EXPECT_TRUE(
+      PlanIs(CalcRestorePlanFromListing(l, 0, std::nullopt), {{9, 1, 5}, {1, 6, 8}, {0, 9, 9}, {0, 10, 10}}));
 }
 
 TEST(CalcRestorePlan, TXIDInsideCompactedRangeIsNotAvailable) {
@@ -174,8 +182,8 @@ TEST(CalcRestorePlan, SnapshotIsLastAtOrBelowTarget) {
 }
 
 TEST(CalcRestorePlan, TimestampIsStrictlyBefore) {
-  auto l = Listing({F(9, 1, 5, kT0), F(0, 6, 6, kT0 + hours(1)), F(0, 7, 7, kT0 + hours(2)),
-                    F(0, 8, 8, kT0 + hours(3))});
+  auto l = Listing(
+      {F(9, 1, 5, kT0), F(0, 6, 6, kT0 + hours(1)), F(0, 7, 7, kT0 + hours(2)), F(0, 8, 8, kT0 + hours(3))});
   // Exactly at file 7's time: 7 is excluded (strictly <).
   EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 0, kT0 + hours(2)), {{9, 1, 5}, {0, 6, 6}}));
   EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 0, kT0 + hours(2) + milliseconds(1)),
@@ -193,7 +201,8 @@ TEST(CalcRestorePlan, TimestampSkipsLaterCompactionButUsesOlderLevels) {
   // The L1 file was written (created_at) after the target, but the L0 files it merged were not.
   auto l = Listing({F(9, 1, 5, kT0), F(1, 6, 8, kT0 + hours(5)), F(0, 6, 6, kT0 + hours(1)),
                     F(0, 7, 7, kT0 + hours(2)), F(0, 8, 8, kT0 + hours(3))});
-  EXPECT_TRUE(PlanIs(CalcRestorePlanFromListing(l, 0, kT0 + hours(4)), {{9, 1, 5}, {0, 6, 6}, {0, 7, 7}, {0, 8, 8}}));
+  EXPECT_TRUE(
+      PlanIs(CalcRestorePlanFromListing(l, 0, kT0 + hours(4)), {{9, 1, 5}, {0, 6, 6}, {0, 7, 7}, {0, 8, 8}}));
 }
 
 TEST(CalcRestorePlan, BothTXIDAndTimestampIsInvalid) {

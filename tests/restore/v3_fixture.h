@@ -39,8 +39,9 @@ class WalSource {
   explicit WalSource(const std::string& path) : path_(path) {
     std::remove(path.c_str());
     EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    Exec("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=OFF;"
-         "CREATE TABLE t (id INTEGER PRIMARY KEY, gen TEXT, v BLOB);");
+    Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA synchronous=OFF;"
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, gen TEXT, v BLOB);");
   }
   ~WalSource() { sqlite3_close(db_); }
   WalSource(const WalSource&) = delete;
@@ -109,7 +110,8 @@ class V3Writer {
 };
 
 inline std::vector<uint8_t> Slice(const std::vector<uint8_t>& v, size_t from, size_t to) {
-  return std::vector<uint8_t>(v.begin() + static_cast<std::ptrdiff_t>(from), v.begin() + static_cast<std::ptrdiff_t>(to));
+  return std::vector<uint8_t>(v.begin() + static_cast<std::ptrdiff_t>(from),
+                              v.begin() + static_cast<std::ptrdiff_t>(to));
 }
 
 inline int64_t CountRows(const std::string& db_path, const std::string& where = "") {

@@ -5,8 +5,8 @@
 // The binary comes from the npm package @flydotio/litestream-linux-x64@1.0.1, installed into
 // <repo>/.test-tools by scripts/install-reference-tools.sh (scripts/setup.sh runs it). A missing binary
 // is a test failure, not a skip. Every wait is bounded and the child is killed on any failure.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
@@ -52,7 +52,8 @@ class ChildProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -129,7 +130,8 @@ void WriteBatch(const std::string& path, int batch, int txns, int rows, int blob
   for (int t = 0; t < txns; ++t) {
     std::string sql = "BEGIN IMMEDIATE;";
     for (int i = 0; i < rows; ++i) {
-      sql += "INSERT INTO t (batch, v) VALUES (" + std::to_string(batch) + ", randomblob(" + std::to_string(blob) + "));";
+      sql += "INSERT INTO t (batch, v) VALUES (" + std::to_string(batch) + ", randomblob(" +
+             std::to_string(blob) + "));";
     }
     Exec(db, sql + "COMMIT;");
     if (::testing::Test::HasFatalFailure()) break;
@@ -140,8 +142,9 @@ void WriteBatch(const std::string& path, int batch, int txns, int rows, int blob
 // Every row as one string, for exact comparisons between the source and a restored copy.
 std::string Contents(const std::string& path, const std::string& where) {
   auto rows = testing::QueryColumn(
-      path, "SELECT coalesce(group_concat(id || ':' || batch || ':' || hex(v), ','), '') FROM (SELECT * FROM t " +
-                (where.empty() ? std::string() : "WHERE " + where) + " ORDER BY id)");
+      path,
+      "SELECT coalesce(group_concat(id || ':' || batch || ':' || hex(v), ','), '') FROM (SELECT * FROM t " +
+          (where.empty() ? std::string() : "WHERE " + where) + " ORDER BY id)");
   return rows.size() == 1 ? rows[0] : "<error>";
 }
 
@@ -237,7 +240,8 @@ TEST_F(V3InteropTest, RestoresReplicaWrittenByLitestream0313) {
       << "batch 1 never reached the replica; last restore error: " << last_error_ << "\nlitestream log:\n"
       << ReadLog(log_);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  const SystemTime middle = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const SystemTime middle =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
 
   // Batch 2: enough pages (> 1000) that Litestream checkpoints and starts new WAL indexes.

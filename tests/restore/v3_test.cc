@@ -1,5 +1,6 @@
 // Litestream v0.3.x replicas (ENGINE.md §6): names, the LZ4 frame reader, the file listing, the restore
-// algorithm (TestReplica_RestoreV3/*) and the choice between v0.3 and LTX data (TestReplica_Restore_BothFormats/*).
+// algorithm (TestReplica_RestoreV3/*) and the choice between v0.3 and LTX data
+// (TestReplica_Restore_BothFormats/*).
 #include <gtest/gtest.h>
 
 #include "litestream/restore.h"
@@ -33,7 +34,7 @@ TEST(ParseWALSegmentFilenameV3, Valid) {
       {"00000001_00001000.wal.lz4", 1, 4096},
       {"000000ff_12345678.wal.lz4", 255, 0x12345678},
       {"000000ff_f2345678.wal.lz4", 255, 0xf2345678},
-      {"000000ff_123456789.wal.lz4", 255, 0x123456789},            // > 4 GiB: 9 digits
+      {"000000ff_123456789.wal.lz4", 255, 0x123456789},              // > 4 GiB: 9 digits
       {"000000ff_123456789012345.wal.lz4", 255, 0x123456789012345},  // 15 digits
       {"7fffffff_7fffffffffffffff.wal.lz4", 0x7fffffff, 0x7fffffffffffffff},
   };
@@ -46,14 +47,15 @@ TEST(ParseWALSegmentFilenameV3, Valid) {
 }
 
 TEST(ParseWALSegmentFilenameV3, Invalid) {
-  for (const char* name : {"", "invalid.wal", "00000001.wal.lz4", "00000001_00001000.wal", "0000001_00001000.wal.lz4",
-                           "00000001_0001000.wal.lz4", "00000001-00001000.wal.lz4", "00000001_00001000.WAL.lz4",
-                           "0000000G_00001000.wal.lz4", "00000001_0000100A.wal.lz4",
-                           "00000001_00000000000000001.wal.lz4",  // 17 offset digits
-                           "f2345678_00000000.wal.lz4",           // index overflows int32
-                           "80000000_00000000.wal.lz4",
-                           "00000000_f234567812345678.wal.lz4",   // offset overflows int64
-                           "00000000_00000000.wal.lz4.tmp"}) {
+  for (const char* name :
+       {"", "invalid.wal", "00000001.wal.lz4", "00000001_00001000.wal", "0000001_00001000.wal.lz4",
+        "00000001_0001000.wal.lz4", "00000001-00001000.wal.lz4", "00000001_00001000.WAL.lz4",
+        "0000000G_00001000.wal.lz4", "00000001_0000100A.wal.lz4",
+        "00000001_00000000000000001.wal.lz4",  // 17 offset digits
+        "f2345678_00000000.wal.lz4",           // index overflows int32
+        "80000000_00000000.wal.lz4",
+        "00000000_f234567812345678.wal.lz4",  // offset overflows int64
+        "00000000_00000000.wal.lz4.tmp"}) {
     int64_t index = 0, offset = 0;
     EXPECT_FALSE(ParseWALSegmentFilenameV3(name, &index, &offset)) << name;
   }
@@ -74,8 +76,9 @@ TEST(ParseSnapshotFilenameV3, ValidAndInvalid) {
   EXPECT_EQ(index, 0xabcd);
   ASSERT_TRUE(ParseSnapshotFilenameV3("f2345678.snapshot.lz4", &index));  // upstream parses 64-bit here
   EXPECT_EQ(index, 0xf2345678);
-  for (const char* name : {"", "invalid.txt", "00000001.snapshot", "0000001.snapshot.lz4", "000000001.snapshot.lz4",
-                           "0000000g.snapshot.lz4", "00000001.SNAPSHOT.lz4", "00000001.snapshot.lz4.bak"}) {
+  for (const char* name :
+       {"", "invalid.txt", "00000001.snapshot", "0000001.snapshot.lz4", "000000001.snapshot.lz4",
+        "0000000g.snapshot.lz4", "00000001.SNAPSHOT.lz4", "00000001.snapshot.lz4.bak"}) {
     EXPECT_FALSE(ParseSnapshotFilenameV3(name, &index)) << name;
   }
   EXPECT_EQ(FormatSnapshotFilenameV3(0x1f), "0000001f.snapshot.lz4");
@@ -200,7 +203,9 @@ class V3RestoreTest : public ::testing::Test {
     }
   }
 
-  std::string SegmentPath(int64_t index, int64_t offset) { return V3Writer(root_, kGen).SegmentPath(index, offset); }
+  std::string SegmentPath(int64_t index, int64_t offset) {
+    return V3Writer(root_, kGen).SegmentPath(index, offset);
+  }
 
   std::string dir_;
   std::string root_;
@@ -263,7 +268,8 @@ TEST_F(V3RestoreTest, MissingWALIndex) {
   auto r = RunRestore("missing-index.db");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("missing WAL index"), std::string::npos) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("00000002_00000000.wal.lz4"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("00000002_00000000.wal.lz4"), std::string::npos)
+      << r.status().ToString();
   ExpectNoOutput("missing-index.db");
 }
 
@@ -380,7 +386,8 @@ TEST_F(V3RestoreTest, DryRunListsSnapshotAndSegments) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->format, RestoreSource::kV3);
   std::string json = RestorePlanJson(*r);
-  EXPECT_NE(json.find("generations/0123456789abcdef/snapshots/00000000.snapshot.lz4"), std::string::npos) << json;
+  EXPECT_NE(json.find("generations/0123456789abcdef/snapshots/00000000.snapshot.lz4"), std::string::npos)
+      << json;
   EXPECT_NE(json.find("\"format\": \"v0.3\""), std::string::npos) << json;
   EXPECT_FALSE(FileExists(o.output_path));
 }
@@ -411,8 +418,9 @@ TEST(V3Restore, FileListingParsesLargeOffsetsAndSkipsJunk) {
   std::filesystem::create_directories(wal);
   std::filesystem::create_directories(dir + "/generations/not-a-generation/wal");
   std::filesystem::create_directories(dir + "/generations/" + kGen + "/snapshots");
-  for (const char* name : {"00000001_123456789.wal.lz4", "00000001_00000000.wal.lz4", "00000000_00001000.wal.lz4",
-                           "f2345678_00000000.wal.lz4", "junk.txt", "00000002_00000000.wal.lz4.tmp"}) {
+  for (const char* name :
+       {"00000001_123456789.wal.lz4", "00000001_00000000.wal.lz4", "00000000_00001000.wal.lz4",
+        "f2345678_00000000.wal.lz4", "junk.txt", "00000002_00000000.wal.lz4.tmp"}) {
     testing::WriteFileBytes(wal + "/" + name, {1, 2, 3});
   }
   testing::WriteFileBytes(dir + "/generations/" + kGen + "/snapshots/00000003.snapshot.lz4", {1});
@@ -456,8 +464,9 @@ class BothFormatsTest : public ::testing::Test {
   // LTX: a snapshot of a database with table t (rows tagged 'ltx'), then mtime set to `t`.
   void AddLtx(SystemTime t) {
     history_ = std::make_unique<testing::DbHistory>(dir_);
-    history_->Commit("CREATE TABLE t (id INTEGER PRIMARY KEY, gen TEXT, v BLOB);"
-                     "INSERT INTO t (gen) VALUES ('ltx'), ('ltx');");
+    history_->Commit(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, gen TEXT, v BLOB);"
+        "INSERT INTO t (gen) VALUES ('ltx'), ('ltx');");
     FileStorageClient client(root_);
     testing::PutLtx(client, *history_, 9, 1, 1);
     ASSERT_TRUE(FileSystem::Default()->SetTimes(client.LtxPath(9, 1, 1), t).ok());

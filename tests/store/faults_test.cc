@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
+#include "support/wait.h"
 #include "util/fault_file_system.h"
 
 namespace litestream {
@@ -19,25 +20,12 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::AppDb;
+using testing::InsertBlobs;
+using testing::WaitFor;
 using testing::MakeTempDir;
 using testing::QueryFile;
 
 constexpr char kDigest[] = "SELECT count(*), sum(length(v)), max(id) FROM t";
-
-std::string InsertBlobs(int n, int size) {
-  return "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < " + std::to_string(n) +
-         ") INSERT INTO t (v) SELECT randomblob(" + std::to_string(size) + ") FROM s;";
-}
-
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 std::vector<std::string> TmpFiles(const std::string& dir) {
   std::vector<std::string> out;

@@ -11,12 +11,15 @@
 #include "store/store.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
+#include "support/wait.h"
 
 namespace litestream {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::AppDb;
+using testing::InsertBlobs;
+using testing::WaitFor;
 using testing::MakeTempDir;
 using testing::QueryFile;
 
@@ -51,16 +54,6 @@ class CountingStorage final : public StorageClient {
  private:
   std::shared_ptr<StorageClient> base_;
 };
-
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
 
 TEST(Idle, IdleDatabaseMakesNoRemoteRequests) {
   std::string dir = MakeTempDir("idle");

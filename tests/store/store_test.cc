@@ -9,29 +9,17 @@
 #include "storage/file/file_storage.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
+#include "support/wait.h"
 
 namespace litestream {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::AppDb;
+using testing::InsertBlobs;
+using testing::WaitFor;
 using testing::MakeTempDir;
 using testing::QueryFile;
-
-std::string InsertBlobs(int n, int size) {
-  return "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < " + std::to_string(n) +
-         ") INSERT INTO t (v) SELECT randomblob(" + std::to_string(size) + ") FROM s;";
-}
-
-template <typename Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
 
 class StoreTest : public ::testing::Test {
  protected:

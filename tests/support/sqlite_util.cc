@@ -51,6 +51,11 @@ static std::string QueryConn(sqlite3* db, const std::string& sql) {
 
 std::string AppDb::Query(const std::string& sql) { return QueryConn(db_, sql); }
 
+std::string InsertBlobs(int n, int size) {
+  return "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < " + std::to_string(n) +
+         ") INSERT INTO t (v) SELECT randomblob(" + std::to_string(size) + ") FROM s;";
+}
+
 std::string QueryFile(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

@@ -30,6 +30,9 @@ class AppDb {
   sqlite3* db_ = nullptr;
 };
 
+// SQL inserting n rows of random blobs of `size` bytes into t(v) (the amalgamation has no generate_series).
+std::string InsertBlobs(int n, int size);
+
 // Runs a query on any database file (read-only) and returns rows joined by '\n', columns by '|'.
 std::string QueryFile(const std::string& path, const std::string& sql);
 
