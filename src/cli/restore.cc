@@ -177,7 +177,10 @@ int RunRestore(const Args& args) {
   auto result = Restore(**client, o);
   done = true;
   if (signal_thread.joinable()) signal_thread.join();
-  if (!result.ok()) return PrintError(result.status());
+  if (!result.ok()) {
+    if (IsTxNotAvailable(result.status())) return PrintError("no matching backup files available: " + result.status().message());
+    return PrintError(result.status());
+  }
 
   switch (result->outcome) {
     case RestoreResult::Outcome::kSkippedOutputExists:
