@@ -218,6 +218,7 @@ int64_t Database::WalSizeThreshold(uint32_t pages) const { return CalcWalSize(pa
 // Position (§3.3)
 
 Result<TXID> Database::Pos() {
+  if (int64_t published = published_pos_.load(); published >= 0) return static_cast<TXID>(published);
   std::lock_guard<std::mutex> lock(exec_mu_);
   return PosLocked();
 }
@@ -227,7 +228,7 @@ Result<TXID> Database::PosLocked() {
   auto files = ListLocalLtx(0);
   if (!files.ok()) return files.status();
   if (files->empty()) {
-    cached_pos_ = 0;
+    SetCachedPosLocked(0);
     return TXID{0};
   }
   const LtxFileInfo& last = files->back();
@@ -235,7 +236,7 @@ Result<TXID> Database::PosLocked() {
   LS_ASSIGN_OR_RETURN(auto reader, OpenLocalLtx(0, last.min_txid, last.max_txid));
   std::string name = LtxPath(0, last.min_txid, last.max_txid);
   if (Status s = ltx::VerifyFile(*reader, name); !s.ok()) return MarkLocalCorrupt(s);
-  cached_pos_ = last.max_txid;
+  SetCachedPosLocked(last.max_txid);
   return last.max_txid;
 }
 
@@ -633,6 +634,15 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
     }
   }
   if (!salt_match) {
+    // Frames of the old generation after our last sync mean commits we never saw; they may have been
+    // checkpointed into the database before the restart (possible only while we were not running, since
+    // our read transaction blocks that otherwise). Their pages are in no L0 file: take a snapshot.
+    std::vector<uint8_t> next(kWalFrameHeaderSize);
+    LS_ASSIGN_OR_RETURN(size_t n, wal_file->ReadAt(static_cast<uint64_t>(offset), next.data(), next.size()));
+    if (n == next.size() && wal::DecodeFrameHeader(next.data()).salts == ltx_salts) {
+      v.reason = "wal restarted after commits that were not synced";
+      return v;
+    }
     // The WAL restarted after our last sync. Safe to continue from its start unless another restart
     // (a FULL or RESTART checkpoint by someone else) happened in between.
     LS_ASSIGN_OR_RETURN(wal::WalReader reader, wal::WalReader::Open(wal_file.get()));
@@ -751,7 +761,7 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
     return s.WithContext("stage-sync-dir " + LtxDir(0));
   }
 
-  cached_pos_ = txid;
+  SetCachedPosLocked(txid);
   state_.last_synced_wal_offset = v.offset + size;
   auto wal_now = fs_->Stat(wal_path());
   state_.synced_to_wal_end = wal_now.ok() && static_cast<uint64_t>(v.offset + size) == wal_now->size;

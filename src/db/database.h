@@ -142,7 +142,11 @@ class Database {
   void ReleaseReadLockLocked();
   Result<TXID> PosLocked();
   Status MarkLocalCorrupt(const Status& s);  // returns s
-  void InvalidatePosLocked() { cached_pos_.reset(); }
+  void InvalidatePosLocked() { SetCachedPosLocked(std::nullopt); }
+  void SetCachedPosLocked(std::optional<TXID> pos) {
+    cached_pos_ = pos;
+    published_pos_ = pos ? static_cast<int64_t>(*pos) : -1;
+  }
   Status BumpSeqLocked();
   Result<std::vector<uint8_t>> ReadWalHeader();
   int64_t WalSizeThreshold(uint32_t pages) const;
@@ -173,6 +177,9 @@ class Database {
   uint32_t db_uid_ = 0, db_gid_ = 0;
   std::atomic<uint32_t> page_size_{0};
   std::optional<TXID> cached_pos_;
+  // cached_pos_ readable without exec_mu_ (-1: unknown), so the upload loop never waits behind a checkpoint
+  // that is waiting for the application's write lock.
+  std::atomic<int64_t> published_pos_{-1};
   SyncState state_;
   int consecutive_disk_full_ = 0;
   std::atomic<bool> local_corrupt_{false};
