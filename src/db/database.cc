@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "wal/reader.h"
 
@@ -38,6 +39,17 @@ Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_
                               std::to_string(got) + " of " + std::to_string(n) + " bytes");
   }
   return Status::OK();
+}
+
+// Our read transaction normally keeps other connections from restarting the WAL, but SQLite gives a reader
+// that started on a fully backfilled WAL read-mark 0, and then the next writer may restart the WAL and
+// overwrite it from offset 32. A restart always rewrites the header with new salts before any frame, so
+// unchanged salts after copying frames prove the copied frames were not overwritten.
+Status CheckWalNotRestarted(RandomAccessReader& wal_file, wal::Salts salts) {
+  uint8_t header[kWalHeaderSize];
+  LS_ASSIGN_OR_RETURN(size_t n, wal_file.ReadAt(0, header, sizeof(header)));
+  if (n == sizeof(header) && wal::Salts{ReadBE32(header + 16), ReadBE32(header + 20)} == salts) return Status::OK();
+  return Status::Unavailable("wal restarted while its frames were being copied; retrying");
 }
 
 }  // namespace
@@ -139,6 +151,12 @@ Status Database::InitLocked() {
   };
   Status s = open_conn(&read_conn_);
   if (s.ok()) s = open_conn(&write_conn_);
+  if (s.ok()) {
+    // The barrier competes for SQLite's write lock with the application's writers. SQLite's default busy
+    // handler sleeps 1..100 ms between attempts, so against a writer that commits back to back it almost
+    // never wins and the WAL grows; polling every 100 us catches the gaps between the writer's transactions.
+    sqlite3_busy_handler(write_conn_.raw(), &Database::PollingBusyHandler, this);
+  }
   if (s.ok()) s = open_conn(&checkpoint_conn_);
   if (s.ok()) {
     auto mode = checkpoint_conn_.QueryText("PRAGMA journal_mode = wal;");
@@ -147,6 +165,9 @@ Status Database::InitLocked() {
   }
   if (s.ok()) s = checkpoint_conn_.Exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);");
   if (s.ok()) s = checkpoint_conn_.Exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);");
+  // A frame in the WAL first, so that the read transaction gets a read mark that pins the WAL (a reader
+  // that starts on a fully backfilled WAL gets read-mark 0, which pins nothing).
+  if (s.ok()) s = BumpSeqLocked();
   if (s.ok()) s = AcquireReadLockLocked();
   if (s.ok()) {
     // Read pages through SQLite's own handle on the main file: no extra fd whose close() would drop the
@@ -173,6 +194,15 @@ Status Database::InitLocked() {
   initialized_ = true;
   logger_.Debug("initialized", {{"page_size", std::to_string(page_size_.load())}});
   return Status::OK();
+}
+
+int Database::PollingBusyHandler(void* arg, int attempt) {
+  auto* db = static_cast<Database*>(arg);
+  auto now = std::chrono::steady_clock::now();
+  if (attempt == 0) db->busy_wait_started_ = now;
+  if (now - db->busy_wait_started_ >= db->options_.busy_timeout) return 0;
+  std::this_thread::sleep_for(std::chrono::microseconds(100));
+  return 1;
 }
 
 Status Database::AcquireReadLockLocked() {
@@ -316,6 +346,12 @@ Result<int> Database::Sync() {
       }
       auto result = SyncOnceLocked(options_.max_sync_wal_bytes, /*from_checkpoint=*/false,
                                    /*force_snapshot=*/false, &limited);
+      // A WAL restarted under us (see CheckWalNotRestarted) discarded that file; the next attempt reads
+      // the new generation.
+      for (int attempt = 0; attempt < 3 && !result.ok() && result.status().code() == StatusCode::kUnavailable;
+           attempt++) {
+        result = SyncOnceLocked(options_.max_sync_wal_bytes, false, false, &limited);
+      }
       if (!result.ok()) {
         if (result.status().IsDiskFull() && ++consecutive_disk_full_ >= kDiskFullSweepThreshold) {
           SweepTempFiles(fs_, meta_path_);
@@ -475,6 +511,12 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
     }
   }
 
+  // A TRUNCATE runs without a barrier: commits after our last sync may be backfilled and truncated away
+  // unseen, and only the boundary snapshot below covers them. Until it is written, a truncated WAL must
+  // not pass for our own expected truncation (#927 path in verify()), or a failure in between (e.g. the
+  // seq bump finding the write lock taken) would let the next sync continue incrementally past them.
+  if (mode == CheckpointMode::kTruncate) state_.synced_to_wal_end = false;
+
   // Execute: our read transaction must not pin the WAL while SQLite checkpoints.
   ReleaseReadLockLocked();
   Status exec_status = ExecCheckpoint(mode);
@@ -484,9 +526,18 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
   LS_RETURN_IF_ERROR(relock.WithContext("re-acquire read lock"));
   // Guarantee a frame in the WAL, and restart it after a full backfill.
   LS_RETURN_IF_ERROR(BumpSeqLocked().WithContext("bump seq after checkpoint"));
+  // Our read transaction began on a fully backfilled WAL, so SQLite gave it read-mark 0, which pins
+  // nothing: others could backfill frames we have not synced, or restart the WAL. Now that the WAL holds
+  // a frame again, take the read lock anew so it pins the WAL from here on.
+  ReleaseReadLockLocked();
+  LS_RETURN_IF_ERROR(AcquireReadLockLocked().WithContext("re-acquire read lock"));
 
   LS_ASSIGN_OR_RETURN(auto hdr1, ReadWalHeader());
   if (hdr0 == hdr1) {
+    // Not restarted, but the database file may now hold pages of commits after our last sync (a TRUNCATE
+    // backfills without a barrier). Sync them now, so that a snapshot bounded to the last synced offset
+    // never pairs older WAL pages with newer database-file pages.
+    LS_RETURN_IF_ERROR(sync_all(false).WithContext("post-checkpoint sync"));
     state_.synced_since_checkpoint = false;
     return false;
   }
@@ -749,6 +800,7 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   header.wal_salt1 = reader.salts().salt1;
   header.wal_salt2 = reader.salts().salt2;
   Status s = WriteL0Pages(*out, header, *wal_file, map, v.snapshotting, v.prev_commit);
+  if (s.ok()) s = CheckWalNotRestarted(*wal_file, wal_header.salts);
   if (s.ok()) s = out->Sync();
   if (s.ok()) s = out->Close();
   if (!s.ok()) return stage_error(s, "write");
@@ -859,6 +911,7 @@ class SnapshotReader::Pages final : public ltx::PageSource {
     }
     header_.wal_salt1 = wal_header.salts.salt1;
     header_.wal_salt2 = wal_header.salts.salt2;
+    wal_salts_ = wal_header.salts;
     lock_pgno_ = ltx::LockPgno(page_size);
     return Status::OK();
   }
@@ -880,7 +933,8 @@ class SnapshotReader::Pages final : public ltx::PageSource {
     return true;
   }
 
-  Status Close() override { return Status::OK(); }
+  // The pages read from the WAL are only valid if it was not restarted (overwritten) meanwhile.
+  Status Close() override { return CheckWalNotRestarted(*wal_file_, wal_salts_); }
   uint64_t post_apply_checksum() const override { return 0; }
 
  private:
@@ -888,6 +942,7 @@ class SnapshotReader::Pages final : public ltx::PageSource {
   std::string db_path_;
   std::unique_ptr<RandomAccessFile> wal_file_;
   std::string wal_path_;
+  wal::Salts wal_salts_;
   ltx::Header header_;
   std::vector<std::pair<uint32_t, uint64_t>> wal_pages_;  // sorted pgno -> frame offset
   size_t wal_index_ = 0;

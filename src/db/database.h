@@ -139,6 +139,7 @@ class Database {
   Status CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size);
   Result<bool> CheckpointLocked(CheckpointMode mode);  // true if the WAL was restarted
   Status AcquireReadLockLocked();
+  static int PollingBusyHandler(void* arg, int attempt);  // sqlite3_busy_handler for write_conn_
   void ReleaseReadLockLocked();
   Result<TXID> PosLocked();
   Status MarkLocalCorrupt(const Status& s);  // returns s
@@ -170,6 +171,7 @@ class Database {
   bool closed_ = false;
   SqliteConn read_conn_;        // holds the long-lived read transaction
   SqliteConn write_conn_;       // barrier / lock transactions
+  std::chrono::steady_clock::time_point busy_wait_started_;  // PollingBusyHandler's current wait
   SqliteConn checkpoint_conn_;  // PRAGMA wal_checkpoint and seq bumps
   bool read_tx_open_ = false;
   std::unique_ptr<RandomAccessReader> db_file_;  // one long-lived fd; never reopened (POSIX lock semantics)

@@ -62,6 +62,11 @@ TEST(Liveness, UploadDoesNotWaitForACheckpointBlockedByTheApplication) {
 
   // Declared before the guard below, so that on an early return the write lock is released first.
   std::future<Status> syncing, uploading;
+  std::atomic<bool> stop_uploading{false};
+  struct StopUploads {
+    std::atomic<bool>& flag;
+    ~StopUploads() { flag = true; }
+  } stop_uploads{stop_uploading};
   // The application commits, then starts a long write transaction (it holds SQLite's write lock).
   ASSERT_TRUE(ExecSql(app, "INSERT INTO t (v) VALUES (zeroblob(5000));").ok());
   ASSERT_TRUE(ExecSql(app, "BEGIN IMMEDIATE; INSERT INTO t (v) VALUES (zeroblob(10));").ok());
@@ -82,14 +87,22 @@ TEST(Liveness, UploadDoesNotWaitForACheckpointBlockedByTheApplication) {
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(next_l0); }, 10s))
       << next_l0 << " was never written";
 
-  // That file is on local disk: uploading it needs nothing from SQLite.
-  uploading = std::async(std::launch::async, [&] { return replica.Sync().status(); });
-  const bool uploaded = WaitFor(
-      [&] {
-        auto l0 = client->List(0, 0);
-        return l0.ok() && !l0->empty() && l0->back().max_txid >= before + 1;
-      },
-      10s);
+  // That file is on local disk: uploading it needs nothing from SQLite. Upload passes run back to back, as
+  // the upload loop would (the file may appear on disk a moment before the position that announces it).
+  auto is_uploaded = [&] {
+    auto l0 = client->List(0, 0);
+    return l0.ok() && !l0->empty() && l0->back().max_txid >= before + 1;
+  };
+  uploading = std::async(std::launch::async, [&] {
+    Status last;
+    while (!stop_uploading && !is_uploaded()) {
+      last = replica.Sync().status();
+      std::this_thread::sleep_for(5ms);
+    }
+    return last;
+  });
+  const bool uploaded = WaitFor(is_uploaded, 10s);
+  stop_uploading = true;
   const bool upload_returned = uploading.wait_for(0s) == std::future_status::ready;
   rollback.Release();  // let the checkpoint finish
   EXPECT_TRUE(uploaded) << "TXID " << before + 1

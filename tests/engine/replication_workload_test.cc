@@ -7,7 +7,8 @@
 //  - a timestamp restore returns exactly the state of the newest L0 file created strictly before the
 //    timestamp (computed here from the listing), equal to a TXID restore of that TXID.
 //
-// The seed is printed; LITESTREAM_ENGINE_SEED=<n> replays one.
+// The seed is printed; LITESTREAM_ENGINE_SEED=<n> replays one (LITESTREAM_KEEP_TEST_DIRS=1 keeps the
+// replica, LITESTREAM_ENGINE_DEBUG=1 prints the engine's debug log on failure).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -148,7 +149,9 @@ TEST_P(ReplicationWorkloadTest, EveryTxidAndTimestampRestoresARecordedState) {
   StoreOptions so;
   so.levels = {1000ms, 3000ms};
   so.snapshot_interval = 2000ms;
-  Store store(so, Logger(sink, getenv("ENG_DEBUG") ? LogLevel::kDebug : LogLevel::kInfo));
+  // LITESTREAM_ENGINE_DEBUG=1: log at debug level (every sync with its reason) and print it on failure.
+  const bool debug = std::getenv("LITESTREAM_ENGINE_DEBUG") != nullptr;
+  Store store(so, Logger(sink, debug ? LogLevel::kDebug : LogLevel::kInfo));
   DbEntry entry;
   entry.db.path = db_path;
   entry.db.min_checkpoint_page_count = 50;
@@ -245,7 +248,7 @@ TEST_P(ReplicationWorkloadTest, EveryTxidAndTimestampRestoresARecordedState) {
     }
     prev_n = st->n;
   }
-  if (getenv("ENG_DEBUG") && failures) std::printf("%s", sink->Matching("", 5000).c_str());
+  if (debug && failures > 0) std::printf("%s", sink->Matching("", 5000).c_str());
   ASSERT_EQ(failures, 0) << sink->Warnings();
 
   auto latest = RestoreState(*client, out, 0);

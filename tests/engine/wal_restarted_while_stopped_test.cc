@@ -90,3 +90,71 @@ TEST(WalRestartedWhileStopped, CommitsCheckpointedWhileStoppedReachTheReplica) {
 
 }  // namespace
 }  // namespace litestream
+
+namespace litestream {
+namespace {
+
+// Two WAL restarts while Litestream is stopped, the second generation longer than the first: the first
+// generation's frames are entirely overwritten, so scanning the WAL file for salts (FrameSaltsUntil,
+// ENGINE.md §3.4 step 8) finds only the current generation and then Litestream's own, and concludes a
+// single restart. The commit C1 of the middle generation is in no LTX file. (SQLite increments salt-1 by
+// one at every restart, so the WAL header alone tells how many restarts happened since an L0's salts.)
+TEST(WalRestartedWhileStopped, CommitsOfAnOverwrittenMiddleGenerationReachTheReplica) {
+  const std::string dir = MakeTempDir("engine-walreset2");
+  const std::string db_path = dir + "/app.db";
+  auto opened = engine_test::OpenAppConnection(db_path, 4096);
+  ASSERT_TRUE(opened.ok());
+  sqlite3* app = *opened;
+  struct CloseApp {
+    sqlite3* db;
+    ~CloseApp() { sqlite3_close_v2(db); }
+  } close_app{app};
+  ASSERT_TRUE(
+      ExecSql(
+          app,
+          "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); CREATE TABLE u (id INTEGER PRIMARY KEY, v BLOB);"
+          "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 30) "
+          "INSERT INTO t (v) SELECT zeroblob(3000) FROM s;")
+          .ok());
+
+  DbOptions options;
+  options.path = db_path;
+  {
+    Database db(options, Logger());
+    ASSERT_TRUE(db.Open().ok());
+    auto n = db.Sync();  // TXID 1: the whole WAL (generation G, about 40 frames)
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    db.Close();
+  }
+
+  // Litestream is stopped. Generation G+1 holds only C1 (a row in u); generation G+2 holds C2 (rows in t),
+  // longer than G+1 and much shorter than G.
+  ASSERT_TRUE(ExecSql(app, "PRAGMA wal_checkpoint(PASSIVE);").ok());
+  ASSERT_TRUE(ExecSql(app, "INSERT INTO u (v) VALUES (x'c1c1c1');").ok());  // C1
+  ASSERT_TRUE(ExecSql(app, "PRAGMA wal_checkpoint(PASSIVE);").ok());
+  ASSERT_TRUE(ExecSql(app,
+                      "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 4) "
+                      "INSERT INTO t (v) SELECT zeroblob(3000) FROM s;")
+                  .ok());  // C2
+
+  {
+    Database db(options, Logger());
+    ASSERT_TRUE(db.Open().ok());
+    auto n = db.Sync();
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    db.Close();
+  }
+
+  auto files = LocalL0(dir + "/.app.db-litestream/ltx/0");
+  ASSERT_GE(files.size(), 2u);
+  const std::string restored = dir + "/restored.db";
+  Status s = testing::ApplyLtxFiles(files, restored);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const std::string kContent = "SELECT (SELECT count(*) FROM t) || ' / ' || (SELECT count(*) FROM u)";
+  EXPECT_EQ(testing::QueryFile(restored, kContent), testing::QueryFile(db_path, kContent))
+      << "C1 (the row in u) was lost";
+  EXPECT_EQ(testing::QueryFile(restored, "PRAGMA integrity_check"), "ok");
+}
+
+}  // namespace
+}  // namespace litestream
