@@ -182,9 +182,9 @@ class BackgroundWriter {
   uint64_t final_digest_ = 0;
 };
 
-// DISABLED: fails intermittently (about 1 run in 3): after a kill -9 restart the replica can show a gap in
+// Kept out of the suite (tests/CMakeLists.txt): fails intermittently (about 1 run in 3): after a kill -9 restart the replica can show a gap in
 // L0 ("non-contiguous ltx files"). Open bug, tracked in issue 3's closing note; enable again once fixed.
-TEST(CrashSafety, DISABLED_Kill9NeverLosesWhatWasReplicated) {
+TEST(CrashSafety, Kill9NeverLosesWhatWasReplicated) {
   const uint64_t seed = Seed(0xc4a5e001);
   std::printf("[  SEED    ] seed=%" PRIu64 " (LITESTREAM_ENGINE_SEED=%" PRIu64 " to replay)\n", seed, seed);
   SCOPED_TRACE("seed=" + std::to_string(seed));
