@@ -684,6 +684,12 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
       return v;
     }
   }
+  if (!salt_match && wal_header.salts.salt1 - ltx_salts.salt1 != 1) {
+    // SQLite adds 1 to salt-1 at each WAL restart. Any other step means more than one restart (a whole
+    // generation may have been written, checkpointed and overwritten unseen) or a recreated WAL.
+    v.reason = "wal restarted more than once since the last sync";
+    return v;
+  }
   if (!salt_match) {
     // Frames of the old generation after our last sync mean commits we never saw; they may have been
     // checkpointed into the database before the restart (possible only while we were not running, since
