@@ -15,6 +15,10 @@ namespace {
 constexpr int64_t kWalHeaderSize = 32;
 constexpr int64_t kWalFrameHeaderSize = 24;
 constexpr int kDiskFullSweepThreshold = 3;
+// How often OpenSnapshot syncs and re-checks before giving up on a WAL that keeps restarting under it.
+constexpr int kSnapshotSyncAttempts = 3;
+// Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
+constexpr int kMaxChunksPerSyncToEnd = 1000;
 
 int64_t CalcWalSize(uint32_t page_size, uint32_t pages) {
   return kWalHeaderSize + (kWalFrameHeaderSize + static_cast<int64_t>(page_size)) * static_cast<int64_t>(pages);
@@ -214,6 +218,7 @@ Status Database::AcquireReadLockLocked() {
     return count.status().WithContext("acquire read lock");
   }
   read_tx_open_ = true;
+  state_.synced_past_read_lock = false;
   return Status::OK();
 }
 
@@ -372,6 +377,18 @@ Result<int> Database::Sync() {
     }
     if (!wrote || !limited || reached_end) return files;
   }
+}
+
+Status Database::SyncToWalEndLocked() {
+  LS_RETURN_IF_ERROR(EnsureWalExistsLocked());
+  for (int chunk = 0; chunk < kMaxChunksPerSyncToEnd; chunk++) {
+    bool limited = false;
+    auto result = SyncOnceLocked(options_.max_sync_wal_bytes, false, false, &limited);
+    // Unavailable: the WAL restarted while being copied (CheckWalNotRestarted); read the new generation.
+    if (!result.ok() && result.status().code() != StatusCode::kUnavailable) return result.status();
+    if (result.ok() && !limited) return Status::OK();
+  }
+  return Status::Unavailable("the WAL grew faster than it could be synced");
 }
 
 uint32_t Database::EffectiveTruncatePageN() const {
@@ -774,7 +791,12 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   *limited = map.limited;
   if (map.commit > 0) commit = map.commit;
   const int64_t size = map.max_offset > 0 ? static_cast<int64_t>(map.max_offset) - v.offset : 0;
-  if (!v.snapshotting && size == 0) return false;  // idle
+  if (!v.snapshotting && size == 0) {  // idle: every commit in the WAL is already in an L0 file
+    state_.last_synced_wal_offset = v.offset;
+    state_.last_synced_salts = reader.salts();
+    state_.synced_past_read_lock = true;
+    return false;
+  }
 
   logger_.Debug("sync", {{"txid", FormatTXID(txid)},
                          {"offset", std::to_string(v.offset)},
@@ -821,6 +843,8 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
 
   SetCachedPosLocked(txid);
   state_.last_synced_wal_offset = v.offset + size;
+  state_.last_synced_salts = reader.salts();
+  if (!*limited) state_.synced_past_read_lock = true;
   auto wal_now = fs_->Stat(wal_path());
   state_.synced_to_wal_end = wal_now.ok() && static_cast<uint64_t>(v.offset + size) == wal_now->size;
   {
@@ -961,22 +985,26 @@ Result<std::unique_ptr<SnapshotReader>> Database::OpenSnapshot() {
   std::lock_guard<std::mutex> lock(exec_mu_);
   LS_RETURN_IF_ERROR(InitLocked());
   if (page_size_ == 0) return Status::FailedPrecondition("database not ready");
+  // A snapshot labelled with our position is the database file overlaid with the WAL up to the last
+  // synced offset. That holds only if the database file has no page of a later commit (a sync read the
+  // whole WAL since our read transaction began) and the WAL still is the generation that offset belongs
+  // to. The application can restart the WAL or backfill it at any time, so sync first and check both.
+  std::unique_ptr<RandomAccessFile> wal_file;
+  wal::Header wal_header;
+  for (int attempt = 0;; attempt++) {
+    if (attempt == kSnapshotSyncAttempts) {
+      return Status::Unavailable("snapshot " + path() + ": the WAL kept changing while syncing before it; retry later");
+    }
+    LS_RETURN_IF_ERROR(AcquireReadLockLocked());
+    LS_RETURN_IF_ERROR(SyncToWalEndLocked().WithContext("sync before snapshot"));
+    if (!state_.synced_past_read_lock) continue;
+    LS_ASSIGN_OR_RETURN(wal_file, fs_->OpenRandomAccess(wal_path()));
+    LS_ASSIGN_OR_RETURN(wal_header, wal::ReadHeader(*wal_file));
+    if (wal_header.salts == state_.last_synced_salts) break;
+  }
   LS_ASSIGN_OR_RETURN(TXID pos, PosLocked());
   if (pos == 0) return Status::FailedPrecondition("database has no position yet");
-  LS_ASSIGN_OR_RETURN(auto wal_file, fs_->OpenRandomAccess(wal_path()));
-  LS_ASSIGN_OR_RETURN(wal::Header wal_header, wal::ReadHeader(*wal_file));
-  int64_t wal_end = kWalHeaderSize;
-  if (state_.last_synced_wal_offset > 0) {
-    wal_end = state_.last_synced_wal_offset;
-  } else {  // after a restart: the last L0's end, if it belongs to the current WAL generation
-    const std::string last = LtxPath(0, pos, pos);
-    LS_ASSIGN_OR_RETURN(auto ltx_reader, fs_->OpenSequential(last, 0));
-    ltx::Decoder dec(*ltx_reader, last);
-    LS_RETURN_IF_ERROR(dec.DecodeHeader());
-    if (wal::Salts{dec.header().wal_salt1, dec.header().wal_salt2} == wal_header.salts) {
-      wal_end = dec.header().wal_offset + dec.header().wal_size;
-    }
-  }
+  const int64_t wal_end = state_.last_synced_wal_offset;
   r->pages_ = std::make_unique<SnapshotReader::Pages>(db_file_.get(), path(), std::move(wal_file), wal_path());
   LS_RETURN_IF_ERROR(
       r->pages_->Start(pos, page_size_, wal_header, wal_end, NowMillis(clock_)).WithContext("snapshot " + path()));

@@ -46,6 +46,11 @@ std::string_view CheckpointModeName(CheckpointMode mode);
 // The sync state that upstream keeps in memory; lost on restart by design (§3.3).
 struct SyncState {
   int64_t last_synced_wal_offset = 0;  // WALOffset + WALSize of the last L0
+  wal::Salts last_synced_salts{};      // the WAL generation that offset belongs to
+  // A sync read every commit of the WAL after our current read transaction began. Only then can the
+  // database file hold no page newer than our position: our read transaction limits what checkpoints
+  // may backfill to the state it sees (or, with read-mark 0, blocks backfilling altogether).
+  bool synced_past_read_lock = false;
   bool synced_to_wal_end = false;
   bool synced_since_checkpoint = false;
   bool truncate_passive_failed = false;
@@ -128,6 +133,8 @@ class Database {
   Status InitLocked();
   Status EnsureWalExistsLocked();
   Result<VerifyResult> VerifyLocked();
+  // Syncs (in max-sync-wal-bytes chunks) until every commit in the WAL is in an L0 file.
+  Status SyncToWalEndLocked();
   // Writes one L0 file. *limited is set if max_bytes cut the page map before the WAL end.
   Result<bool> SyncOnceLocked(int64_t max_bytes, bool from_checkpoint, bool force_snapshot, bool* limited);
   Result<bool> WriteL0Locked(const VerifyResult& v, int64_t max_bytes, bool* limited);

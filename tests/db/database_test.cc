@@ -235,18 +235,22 @@ TEST_F(DatabaseTest, VacuumShrinkIsReplicated) {
   EXPECT_EQ(QueryFile(dir_ + "/restored.db", "PRAGMA page_count"), app.Query("PRAGMA page_count"));
 }
 
-TEST_F(DatabaseTest, SnapshotHoldsStateAtPositionOnly) {
+// A snapshot first syncs what is pending (so its label is an L0 TXID and it holds exactly that state), and
+// commits made while it streams are not in it.
+TEST_F(DatabaseTest, SnapshotSyncsFirstAndHoldsExactlyItsTxid) {
   AppDb app(options_.path);
   app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b');");
   auto db = NewDb();
   ASSERT_TRUE(db->Sync().ok());
   app.Exec("INSERT INTO t (v) VALUES ('b');");
   ASSERT_TRUE(db->Sync().ok());
-  std::string at_pos = app.Query("SELECT * FROM t ORDER BY id");
-  app.Exec("INSERT INTO t (v) VALUES ('not synced');");
+  app.Exec("INSERT INTO t (v) VALUES ('not synced yet');");
+  std::string at_open = app.Query("SELECT * FROM t ORDER BY id");
   auto snap = db->OpenSnapshot();
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
-  EXPECT_EQ((*snap)->txid(), 2u);
+  EXPECT_EQ((*snap)->txid(), 3u);
+  EXPECT_TRUE(std::filesystem::exists(db->LtxPath(0, 3, 3)));
+  app.Exec("INSERT INTO t (v) VALUES ('while streaming');");
   auto bytes = (*snap)->ReadAll(64 << 20);
   ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
   snap->reset();
@@ -254,9 +258,9 @@ TEST_F(DatabaseTest, SnapshotHoldsStateAtPositionOnly) {
   ASSERT_TRUE(WriteFileAtomic(*FileSystem::Default(), path, bytes->data(), bytes->size()).ok());
   ltx::Header h = HeaderOf(path);
   EXPECT_EQ(h.min_txid, 1u);
-  EXPECT_EQ(h.max_txid, 2u);
+  EXPECT_EQ(h.max_txid, 3u);
   ASSERT_TRUE(ApplyLtxFiles({path}, dir_ + "/snap.db").ok());
-  EXPECT_EQ(QueryFile(dir_ + "/snap.db", "SELECT * FROM t ORDER BY id"), at_pos);
+  EXPECT_EQ(QueryFile(dir_ + "/snap.db", "SELECT * FROM t ORDER BY id"), at_open);
 }
 
 TEST_F(DatabaseTest, OtherPageSizes) {

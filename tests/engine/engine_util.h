@@ -25,6 +25,8 @@
 #include "litestream/restore.h"
 #include "litestream/status.h"
 #include "litestream/storage.h"
+#include "ltx/decoder.h"
+#include "util/file_system.h"
 
 namespace litestream::engine_test {
 
@@ -245,12 +247,81 @@ inline Result<int64_t> BumpAndCommit(sqlite3* db, StateLog& log) {
   return *n;
 }
 
+// The hash of one database page (its number and bytes). An image's hash is the sum of its pages' hashes, so
+// it can be kept up to date page by page.
+inline uint64_t PageHash(uint32_t pgno, const uint8_t* data, size_t n) {
+  Hasher h;
+  h.U64(pgno);
+  h.Bytes(data, n);
+  return h.value();
+}
+
+// The database image at each TXID, built independently of the engine's restore code by applying the level-0
+// files in order: the test's own oracle for "the state at TXID t", byte for byte. Only page hashes are kept.
+class L0Chain {
+ public:
+  Status Apply(const std::string& ltx_path) {
+    LS_ASSIGN_OR_RETURN(auto in, FileSystem::Default()->OpenSequential(ltx_path, 0));
+    ltx::Decoder dec(*in, ltx_path);
+    LS_RETURN_IF_ERROR(dec.DecodeHeader());
+    const uint32_t ps = dec.header().page_size;
+    if (page_size_ != 0 && ps != page_size_) return Status::Corruption(ltx_path + ": page size changed");
+    page_size_ = ps;
+    Resize(dec.header().commit);
+    std::vector<uint8_t> page(ps);
+    for (;;) {
+      uint32_t pgno = 0;
+      LS_ASSIGN_OR_RETURN(bool more, dec.NextPage(&pgno, page.data()));
+      if (!more) break;
+      if (pgno > hashes_.size()) continue;  // beyond the commit: dropped, as the merge does
+      sum_ -= hashes_[pgno - 1];
+      hashes_[pgno - 1] = PageHash(pgno, page.data(), ps);
+      sum_ += hashes_[pgno - 1];
+    }
+    return dec.Close();
+  }
+  uint64_t image_hash() const { return sum_; }
+
+ private:
+  void Resize(uint32_t commit) {
+    while (hashes_.size() > commit) {
+      sum_ -= hashes_.back();
+      hashes_.pop_back();
+    }
+    std::vector<uint8_t> zero(page_size_, 0);
+    while (hashes_.size() < commit) {  // a page no file has written yet reads as zeros (the lock page)
+      hashes_.push_back(PageHash(static_cast<uint32_t>(hashes_.size() + 1), zero.data(), zero.size()));
+      sum_ += hashes_.back();
+    }
+  }
+
+  uint32_t page_size_ = 0;
+  std::vector<uint64_t> hashes_;  // index pgno - 1
+  uint64_t sum_ = 0;
+};
+
+// The image hash (as L0Chain computes it) of a database file.
+inline Result<uint64_t> FileImageHash(const std::string& path) {
+  LS_ASSIGN_OR_RETURN(auto bytes, ReadFileToVector(*FileSystem::Default(), path, size_t{4} << 30));
+  if (bytes.size() < 100) return Status::Corruption(path + ": too short");
+  uint32_t ps = (uint32_t{bytes[16]} << 8) | bytes[17];
+  if (ps == 1) ps = 65536;
+  if (ps == 0 || bytes.size() % ps != 0)
+    return Status::Corruption(path + ": size is not a multiple of the page size");
+  uint64_t sum = 0;
+  for (size_t off = 0; off < bytes.size(); off += ps) {
+    sum += PageHash(static_cast<uint32_t>(off / ps + 1), bytes.data() + off, ps);
+  }
+  return sum;
+}
+
 // What a restored file holds.
 struct RestoredState {
-  TXID txid = 0;   // as reported by Restore
-  int64_t n = -1;  // seq.n
-  uint64_t digest = 0;
+  TXID txid = 0;        // as reported by Restore
+  int64_t n = -1;       // seq.n
+  uint64_t digest = 0;  // LogicalDigest
   int64_t page_size = 0;
+  uint64_t image_hash = 0;  // FileImageHash of the restored file, before SQLite opened it
 };
 
 // seq n and the logical digest of a database file.
@@ -296,9 +367,12 @@ inline Result<RestoredState> RestoreState(StorageClient& client, const std::stri
   if (!r.ok()) return r.status();
   if (r->outcome != RestoreResult::Outcome::kRestored)
     return Status::FailedPrecondition("restore did not restore");
+  auto image = FileImageHash(out);
+  if (!image.ok()) return image.status();
   auto st = ReadStateOfFile(out);
   if (!st.ok()) return st.status();
   st->txid = r->txid;
+  st->image_hash = *image;
   return st;
 }
 

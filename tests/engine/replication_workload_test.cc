@@ -219,6 +219,8 @@ TEST_P(ReplicationWorkloadTest, EveryTxidAndTimestampRestoresARecordedState) {
   const auto t1 = std::chrono::steady_clock::now();
   const std::string out = dir + "/restored.db";
   std::vector<RestoredState> by_txid(max_txid + 1);
+  engine_test::L0Chain chain;
+  std::vector<uint64_t> chain_hash(max_txid + 1);
   int64_t prev_n = -1;
   int failures = 0;
   for (TXID txid = 1; txid <= max_txid && failures < 5; txid++) {
@@ -230,6 +232,21 @@ TEST_P(ReplicationWorkloadTest, EveryTxidAndTimestampRestoresARecordedState) {
     }
     by_txid[txid] = *st;
     EXPECT_EQ(st->txid, txid);
+    // Byte for byte the image of the L0 files 1..txid (whatever mix of snapshot, L1/L2 and L0 the plan used).
+    Status applied = chain.Apply(client->LtxPath(0, txid, txid));
+    ASSERT_TRUE(applied.ok()) << applied.ToString();
+    chain_hash[txid] = chain.image_hash();
+    if (st->image_hash != chain_hash[txid]) {
+      auto plan = CalcRestorePlan(*client, txid, std::nullopt);
+      std::string files;
+      for (const auto& f : plan.ok() ? plan->files : std::vector<LtxFileInfo>{}) {
+        files += " L" + std::to_string(f.level) + ":" + FormatLtxFilename(f.min_txid, f.max_txid);
+      }
+      ADD_FAILURE() << "TXID " << txid << " (n=" << st->n
+                    << "): the restored file differs from the image of the "
+                    << "L0 files 1.." << txid << "; plan:" << files;
+      failures++;
+    }
     EXPECT_EQ(st->page_size, p.page_size);
     auto want = states.Get(st->n);
     if (!want) {
@@ -290,6 +307,7 @@ TEST_P(ReplicationWorkloadTest, EveryTxidAndTimestampRestoresARecordedState) {
     EXPECT_EQ(st->txid, want) << "timestamp " << t.time_since_epoch().count();
     EXPECT_EQ(st->n, by_txid[want].n) << "timestamp " << t.time_since_epoch().count();
     EXPECT_EQ(st->digest, by_txid[want].digest) << "timestamp " << t.time_since_epoch().count();
+    EXPECT_EQ(st->image_hash, chain_hash[want]) << "timestamp " << t.time_since_epoch().count();
     // The restored state was committed before the instant (its COMMIT began before the file was written).
     auto rec = states.Get(st->n);
     ASSERT_TRUE(rec.has_value());

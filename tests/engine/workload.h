@@ -70,7 +70,9 @@ class Workload {
       return s;
     }
     LS_RETURN_IF_ERROR(ExecSql(db_, "BEGIN IMMEDIATE;"));
-    Status s = r < 0.09 ? BulkInsert() : RandomOps();
+    // Every seed must grow the database past several MiB: a bulk insert every 16th transaction until then.
+    const bool grow = counters_.max_db_bytes < kGrowthTargetBytes && counters_.transactions % 16 == 15;
+    Status s = grow || r < 0.09 ? BulkInsert() : RandomOps();
     if (!s.ok()) {
       (void)ExecSql(db_, "ROLLBACK;");
       return s;
@@ -248,6 +250,8 @@ class Workload {
     }
     return Status::OK();
   }
+
+  static constexpr int64_t kGrowthTargetBytes = 5 << 20;
 
   sqlite3* db_;
   const int page_size_;
