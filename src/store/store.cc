@@ -81,6 +81,15 @@ struct Store::DbHandle {
   std::mutex mu;                            // guards the fields below
   std::map<int, LtxFileInfo> max_by_level;  // newest remote file per level (compaction/snapshot cache)
   std::string last_error;
+  // Progress, for SyncNow/WaitReplicated: notified after every sync and upload attempt and on removal.
+  std::condition_variable progress;
+  uint64_t syncs_started = 0;
+  uint64_t syncs_finished = 0;
+  Status last_sync_status;
+  bool sync_requested = false;  // the next sync job run syncs even if the WAL looks unchanged
+  bool removed = false;
+  SystemTime last_sync_at{};
+  SystemTime last_upload_at{};
 
   void SetError(const std::string& e) {
     std::lock_guard<std::mutex> lock(mu);
@@ -192,6 +201,7 @@ Status Store::Open(std::vector<DbEntry> entries) {
 
 Status Store::AddDatabase(DbEntry entry) {
   if (!entry.client) return Status::InvalidArgument(entry.db.path + ": no replica configured");
+  if (stop_.stop_requested()) return Status::FailedPrecondition(entry.db.path + ": the service is stopping");
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (dbs_.count(entry.db.path) != 0) return Status::InvalidArgument(entry.db.path + ": already registered");
@@ -225,6 +235,8 @@ void Store::StartJobs(const std::shared_ptr<DbHandle>& h) {
   if (h->entry.monitor_interval.count() > 0) {
     scheduler_->Add(h->sync_job, now);
     if (watcher_) watcher_->Add(h->entry.db.path, h->sync_job.get());
+  } else {
+    scheduler_->Add(h->sync_job, Job::kNever);  // runs only when SyncNow kicks it
   }
   if (!options_.background_jobs) return;
   for (size_t i = 0; i < options_.levels.size(); i++) {
@@ -248,8 +260,8 @@ void Store::StopJobs(DbHandle& h) {
   for (const auto& job : h.compaction_jobs) scheduler_->Remove(job.get());
 }
 
-Status Store::FinalSync(DbHandle& h) {
-  auto deadline = std::chrono::steady_clock::now() + options_.shutdown_sync_timeout;
+Status Store::FinalSync(DbHandle& h, milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   Status last;
   for (int attempt = 0;; attempt++) {
     last = SyncDatabase(h).status();
@@ -273,14 +285,17 @@ Status Store::RemoveDatabase(const std::string& path) {
     dbs_.erase(it);
   }
   StopJobs(*h);
-  Status s = FinalSync(*h);
+  Status s = FinalSync(*h, options_.shutdown_sync_timeout);
   h->db->Close();
+  MarkRemoved(*h);
   return s;
 }
 
 void Store::InterruptShutdown() { shutdown_interrupted_ = true; }
 
-Status Store::Close() {
+Status Store::Close() { return Close(options_.shutdown_sync_timeout); }
+
+Status Store::Close(milliseconds final_sync_timeout) {
   stop_.request_stop();
   std::map<std::string, std::shared_ptr<DbHandle>> dbs;
   {
@@ -292,12 +307,13 @@ Status Store::Close() {
   scheduler_->Stop();
   Status first;
   for (auto& [path, h] : dbs) {
-    Status s = FinalSync(*h);
+    Status s = FinalSync(*h, final_sync_timeout);
     if (!s.ok()) {
       logger_.Error("final sync failed", {{"db", path}, {"error", s.message()}});
       if (first.ok()) first = s;
     }
     h->db->Close();
+    MarkRemoved(*h);
   }
   return first;
 }
@@ -310,20 +326,98 @@ std::vector<std::string> Store::Paths() const {
 }
 
 std::vector<DbStatus> Store::Statuses() const {
-  auto handles = Handles();
   std::vector<DbStatus> out;
-  for (const auto& h : handles) {
-    DbStatus st;
-    st.path = h->entry.db.path;
-    st.replica = h->replica->client().Describe();
-    auto pos = h->db->Pos();
-    st.local_txid = pos.ok() ? *pos : 0;
-    st.replica_txid = h->replica->CachedPos();
-    std::lock_guard<std::mutex> lock(h->mu);
-    st.last_error = h->last_error;
-    out.push_back(st);
-  }
+  for (const auto& h : Handles()) out.push_back(StatusOfHandle(*h));
   return out;
+}
+
+Result<DbStatus> Store::StatusOf(const std::string& path) const {
+  auto h = Find(path);
+  if (!h) return Status::NotFound(path + ": not registered");
+  return StatusOfHandle(*h);
+}
+
+DbStatus Store::StatusOfHandle(DbHandle& h) const {
+  DbStatus st;
+  st.path = h.entry.db.path;
+  st.replica = h.replica->client().Describe();
+  auto pos = h.db->Pos();
+  st.local_txid = pos.ok() ? *pos : 0;
+  st.replica_txid = h.replica->CachedPos();
+  st.in_sync = st.replica_txid >= st.local_txid;
+  if (!st.in_sync) {
+    // The oldest waiting L0 file's mtime is when it was staged.
+    auto staged = fs_->Stat(h.db->LtxPath(0, st.replica_txid + 1, st.replica_txid + 1));
+    if (staged.ok()) {
+      st.lag = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(
+                                             clock_->Now() - std::chrono::system_clock::time_point(staged->mtime)));
+    }
+  }
+  std::lock_guard<std::mutex> lock(h.mu);
+  st.last_error = h.last_error;
+  st.last_sync_at = h.last_sync_at;
+  st.last_upload_at = h.last_upload_at;
+  return st;
+}
+
+std::shared_ptr<Store::DbHandle> Store::Find(const std::string& path) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = dbs_.find(path);
+  return it == dbs_.end() ? nullptr : it->second;
+}
+
+void Store::MarkRemoved(DbHandle& h) {
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    h.removed = true;
+  }
+  h.progress.notify_all();
+}
+
+Result<SyncResult> Store::SyncNow(const std::string& path, bool upload, milliseconds timeout) {
+  const SteadyTime deadline = std::chrono::steady_clock::now() + timeout;
+  auto h = Find(path);
+  if (!h) return Status::NotFound(path + ": not registered");
+  {
+    std::unique_lock<std::mutex> lock(h->mu);
+    // Syncs run one at a time, so the next one to start begins after this call: it sees every commit
+    // made before it.
+    const uint64_t target = h->syncs_started + 1;
+    h->sync_requested = true;
+    lock.unlock();
+    scheduler_->Kick(h->sync_job.get());
+    lock.lock();
+    if (!h->progress.wait_until(lock, deadline, [&] { return h->removed || h->syncs_finished >= target; })) {
+      return Status::Timeout(path + ": sync did not complete within " + std::to_string(timeout.count()) +
+                                      " ms" + (h->last_error.empty() ? "" : ": " + h->last_error));
+    }
+    if (h->removed) return Status::Cancelled(path + ": database was unregistered or the service stopped");
+    LS_RETURN_IF_ERROR(h->last_sync_status);
+  }
+  SyncResult result;
+  LS_ASSIGN_OR_RETURN(result.txid, h->db->Pos());
+  if (upload) LS_RETURN_IF_ERROR(WaitReplicatedUntil(*h, result.txid, deadline));
+  result.replicated_txid = h->replica->CachedPos();
+  return result;
+}
+
+Status Store::WaitReplicated(const std::string& path, TXID txid, milliseconds timeout) {
+  auto h = Find(path);
+  if (!h) return Status::NotFound(path + ": not registered");
+  return WaitReplicatedUntil(*h, txid, std::chrono::steady_clock::now() + timeout);
+}
+
+Status Store::WaitReplicatedUntil(DbHandle& h, TXID txid, SteadyTime deadline) {
+  if (h.replica->CachedPos() >= txid) return Status::OK();
+  scheduler_->Kick(h.upload_job.get());
+  std::unique_lock<std::mutex> lock(h.mu);
+  if (!h.progress.wait_until(lock, deadline, [&] { return h.removed || h.replica->CachedPos() >= txid; })) {
+    return Status::Timeout(h.entry.db.path + ": TXID " + FormatTXID(txid) + " not on the replica in time (replica at " +
+                                    FormatTXID(h.replica->CachedPos()) + ")" +
+                                    (h.last_error.empty() ? "" : ": " + h.last_error));
+  }
+  if (h.replica->CachedPos() >= txid) return Status::OK();
+  return Status::Cancelled(h.entry.db.path + ": database was unregistered or the service stopped");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -347,9 +441,24 @@ SteadyTime Store::RunSync(DbHandle& h) {
   auto wal = fs_->Stat(h.db->wal_path());
   bool changed = !h.have_wal_stat || !wal.ok() || wal->size != h.wal_size || wal->mtime != h.wal_mtime;
   bool checkpoint_pending = h.db->options().checkpoint_interval.count() > 0 && h.db->sync_state().synced_since_checkpoint;
-  if (!changed && !checkpoint_pending) return now + interval;
+  // Without monitoring (interval 0) the job only runs when SyncNow asks.
+  const SteadyTime next_check = interval.count() > 0 ? now + interval : Job::kNever;
+  bool requested = false;
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    requested = std::exchange(h.sync_requested, false);
+    if (!requested && ((!changed && !checkpoint_pending) || interval.count() == 0)) return next_check;
+    h.syncs_started++;
+  }
 
   auto result = SyncDatabase(h);
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    h.syncs_finished++;
+    h.last_sync_status = result.status();
+    if (result.ok()) h.last_sync_at = Now(clock_);
+  }
+  h.progress.notify_all();
   if (!result.ok()) {
     milliseconds wait = h.sync_backoff.Fail(interval);
     h.have_wal_stat = false;
@@ -358,7 +467,7 @@ SteadyTime Store::RunSync(DbHandle& h) {
                                    {"retry_in_ms", std::to_string(wait.count())}});
     }
     h.SetError(result.status().message());
-    return std::chrono::steady_clock::now() + wait;
+    return interval.count() > 0 ? std::chrono::steady_clock::now() + wait : Job::kNever;
   }
   h.sync_backoff.Reset();
   auto after = fs_->Stat(h.db->wal_path());
@@ -367,11 +476,15 @@ SteadyTime Store::RunSync(DbHandle& h) {
     h.wal_size = after->size;
     h.wal_mtime = after->mtime;
   }
-  return std::chrono::steady_clock::now() + interval;
+  return interval.count() > 0 ? std::chrono::steady_clock::now() + interval : Job::kNever;
 }
 
 SteadyTime Store::RunUpload(DbHandle& h) {
   auto result = h.replica->Sync();
+  struct Notify {
+    DbHandle& h;
+    ~Notify() { h.progress.notify_all(); }  // success or not: waiters re-check (and see last_error)
+  } notify{h};
   if (!result.ok()) {
     milliseconds wait = h.upload_backoff.Fail(h.entry.replica.sync_interval);
     if (h.upload_backoff.ShouldLog()) {
@@ -385,6 +498,7 @@ SteadyTime Store::RunUpload(DbHandle& h) {
   h.SetError("");
   {
     std::lock_guard<std::mutex> lock(h.mu);
+    h.last_upload_at = Now(clock_);
     TXID pos = h.replica->CachedPos();
     auto& l0 = h.max_by_level[0];
     if (pos > l0.max_txid) l0 = LtxFileInfo{0, pos, pos, 0, Now(clock_)};

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,7 +60,18 @@ struct DbStatus {
   std::string replica;
   TXID local_txid = 0;
   TXID replica_txid = 0;
+  bool in_sync = false;       // the replica holds every local L0 file
+  SystemTime last_sync_at{};  // last successful sync of the WAL (epoch if none yet)
+  SystemTime last_upload_at{};
+  // How long the oldest local L0 file not yet on the replica has been waiting (0 when in sync).
+  milliseconds lag{0};
   std::string last_error;
+};
+
+// The outcome of Store::SyncNow.
+struct SyncResult {
+  TXID txid = 0;             // local position after the sync
+  TXID replicated_txid = 0;  // the replica's position when SyncNow returned
 };
 
 class Store {
@@ -75,6 +87,8 @@ class Store {
   // Stops the jobs, then does a final sync and upload of every database, retrying until
   // shutdown_sync_timeout. Returns the first error that survived the retries.
   Status Close();
+  // Close() with another retry budget for the final sync (the library's stop(deadline)).
+  Status Close(milliseconds final_sync_timeout);
   // Makes a Close() in progress give up its final-sync retries (a second Ctrl-C). Thread-safe.
   void InterruptShutdown();
 
@@ -91,7 +105,15 @@ class Store {
   Status EnforceRetentionAll();
 
   std::vector<DbStatus> Statuses() const;
+  Result<DbStatus> StatusOf(const std::string& path) const;
   std::vector<std::string> Paths() const;
+
+  // Syncs every commit made before the call into an L0 file (a sync that starts after the call, run by
+  // the database's own sync job); with `upload`, also waits until the replica holds it. Many concurrent
+  // callers share one sync and one upload (group commit). Timeout after `timeout`.
+  Result<SyncResult> SyncNow(const std::string& path, bool upload, milliseconds timeout);
+  // Waits until the replica holds `txid` (kicking the upload). Timeout after `timeout`.
+  Status WaitReplicated(const std::string& path, TXID txid, milliseconds timeout);
 
  private:
   struct DbHandle;
@@ -100,7 +122,11 @@ class Store {
   Status OpenDatabase(DbEntry entry, std::shared_ptr<DbHandle>* out);
   void StartJobs(const std::shared_ptr<DbHandle>& h);
   void StopJobs(DbHandle& h);
-  Status FinalSync(DbHandle& h);
+  Status FinalSync(DbHandle& h, milliseconds timeout);
+  std::shared_ptr<DbHandle> Find(const std::string& path) const;
+  void MarkRemoved(DbHandle& h);
+  DbStatus StatusOfHandle(DbHandle& h) const;
+  Status WaitReplicatedUntil(DbHandle& h, TXID txid, SteadyTime deadline);
 
   // Database::Sync, recovering from a corrupt local L0 (reset + catch up with the replica + snapshot).
   Result<int> SyncDatabase(DbHandle& h);
