@@ -61,6 +61,13 @@ class StorageClient {
   virtual Status RemoveAll() = 0;
 };
 
+// Size of the LTX header every backend peeks at before writing a file.
+constexpr size_t kLtxHeaderBytes = 100;
+// Checks the first kLtxHeaderBytes of a stream a backend is asked to store as `name`: the LTX magic and the
+// TXID range the name claims. Returns the header timestamp (the file's created_at).
+Result<SystemTime> CheckLtxHeaderForWrite(const uint8_t* header, TXID min_txid, TXID max_txid,
+                                          const std::string& name);
+
 // "%016x-%016x.ltx", lowercase.
 std::string FormatLtxFilename(TXID min_txid, TXID max_txid);
 // Parses a name of exactly that form; false for anything else (including *.ltx.tmp).

@@ -1,5 +1,6 @@
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 
 #include "litestream/storage.h"
 
@@ -20,7 +21,27 @@ bool ParseHex16(std::string_view text, uint64_t* out) {
   return true;
 }
 
+uint64_t BE64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+  return v;
+}
+
 }  // namespace
+
+Result<SystemTime> CheckLtxHeaderForWrite(const uint8_t* header, TXID min_txid, TXID max_txid,
+                                          const std::string& name) {
+  if (std::memcmp(header, "LTX1", 4) != 0) {
+    return Status::InvalidArgument("write " + name + ": not an LTX file (bad magic)");
+  }
+  const TXID hdr_min = BE64(header + 16);
+  const TXID hdr_max = BE64(header + 24);
+  if (hdr_min != min_txid || hdr_max != max_txid) {
+    return Status::InvalidArgument("write " + name + ": header TXID range " + FormatTXID(hdr_min) + "-" +
+                                   FormatTXID(hdr_max) + " does not match the file name");
+  }
+  return SystemTime{std::chrono::milliseconds(static_cast<int64_t>(BE64(header + 32)))};
+}
 
 std::string FormatTXID(TXID txid) {
   char buf[17];

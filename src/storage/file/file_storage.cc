@@ -9,14 +9,6 @@
 namespace litestream {
 namespace {
 
-constexpr size_t kLtxHeaderSize = 100;
-
-uint64_t GetBE64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
-  return v;
-}
-
 // Passes through at most `limit` bytes of another reader.
 class LimitReader final : public Reader {
  public:
@@ -127,23 +119,14 @@ Status FileStorageClient::WriteStaged(const std::string& tmp, const uint8_t* hea
 Result<LtxFileInfo> FileStorageClient::Write(int level, TXID min_txid, TXID max_txid, Reader& data) {
   LS_RETURN_IF_ERROR(CheckLevel(level));
   const std::string name = LtxPath(level, min_txid, max_txid);
-  uint8_t header[kLtxHeaderSize];
+  uint8_t header[kLtxHeaderBytes];
   Status s = data.ReadFull(header, sizeof(header));
   if (!s.ok()) {
     if (s.IsCorruption())
       return Status::InvalidArgument("write " + name + ": stream shorter than an LTX header");
     return s.WithContext("write " + name);
   }
-  if (std::memcmp(header, "LTX1", 4) != 0) {
-    return Status::InvalidArgument("write " + name + ": not an LTX file (bad magic)");
-  }
-  TXID hdr_min = GetBE64(header + 16);
-  TXID hdr_max = GetBE64(header + 24);
-  if (hdr_min != min_txid || hdr_max != max_txid) {
-    return Status::InvalidArgument("write " + name + ": header TXID range " + FormatTXID(hdr_min) + "-" +
-                                   FormatTXID(hdr_max) + " does not match the file name");
-  }
-  const SystemTime created_at{std::chrono::milliseconds(static_cast<int64_t>(GetBE64(header + 32)))};
+  LS_ASSIGN_OR_RETURN(const SystemTime created_at, CheckLtxHeaderForWrite(header, min_txid, max_txid, name));
 
   const std::string dir = LevelDir(level);
   LS_RETURN_IF_ERROR(MakeDirs(dir).WithContext("write " + name));
