@@ -121,6 +121,7 @@ LITESTREAM_TEST_S3_BUCKET=$BUCKET
 ENV
 }
 
+mkdir -p "$(dirname "$DIR")"
 case "$CMD" in
   start)
     [ -s "$DIR/env" ] && [ -s "$DIR/pids/1-rgw" ] && kill -0 "$(cat "$DIR/pids/1-rgw")" 2>/dev/null && { cat "$DIR/env"; exit 0; }

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ struct StorageBackend {
   // otherwise only List(use_metadata=true) is checked against it.
   bool list_reports_header_timestamp = true;
 };
+
+// gtest prints parameters in test names and failures: the backend's name, not its bytes.
+inline void PrintTo(const StorageBackend& backend, std::ostream* os) { *os << backend.name; }
 
 // An LTX header (100 bytes: magic "LTX1", flags 2, page size 4096, commit 1, min, max, timestamp ms) followed
 // by `payload_size` bytes derived from `seed`.
