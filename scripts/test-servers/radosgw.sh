@@ -3,8 +3,10 @@
 # 127.0.0.1, for the S3 tests. The mon and one OSD run on memstore (RAM, no disks), cephx is off inside the
 # cluster; S3 users and signatures are still checked by rgw. Verified recipe: ../shared/TEST-INFRA.md §1.3.
 #
-# usage: radosgw.sh start DIR   -> writes DIR/env (LITESTREAM_TEST_S3_ENDPOINT/KEY/SECRET/BUCKET) and prints it
+# usage: radosgw.sh start DIR   -> writes DIR/env (LITESTREAM_TEST_S3_ENDPOINT/KEY/SECRET/BUCKET/DIR), prints it
 #        radosgw.sh stop DIR    -> stops rgw, osd, mon (in that order) and removes DIR
+#        radosgw.sh stop-gateway|start-gateway DIR   -> stops / restarts only the S3 gateway (fault tests)
+#        radosgw.sh pause|resume DIR                 -> SIGSTOP / SIGCONT the gateway (a hung server)
 # Packages (scripts/setup.sh): ceph-mon ceph-osd radosgw awscli.
 set -euo pipefail
 CMD=${1:?usage: radosgw.sh start|stop DIR}
@@ -118,6 +120,7 @@ LITESTREAM_TEST_S3_ENDPOINT=$endpoint
 LITESTREAM_TEST_S3_ACCESS_KEY=$ACCESS_KEY
 LITESTREAM_TEST_S3_SECRET_KEY=$SECRET_KEY
 LITESTREAM_TEST_S3_BUCKET=$BUCKET
+LITESTREAM_TEST_S3_DIR=$DIR
 ENV
 }
 
@@ -136,5 +139,19 @@ case "$CMD" in
   stop)
     stop_cluster
     rm -rf "$DIR" "$DIR.start.log" ;;
+  stop-gateway)
+    pid=$(cat "$DIR/pids/1-rgw")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true ;;
+  start-gateway)
+    endpoint=$(grep ENDPOINT "$DIR/env" | cut -d= -f2)
+    radosgw -c "$DIR/ceph.conf" -n client.rgw.a
+    for _ in $(seq 1 50); do [ -s "$DIR/run/client.rgw.a.pid" ] && break; sleep 0.1; done
+    cp "$DIR/run/client.rgw.a.pid" "$DIR/pids/1-rgw"
+    for _ in $(seq 1 120); do curl -s -o /dev/null "$endpoint/" && exit 0; sleep 0.25; done
+    echo "radosgw: gateway did not come back" >&2; exit 1 ;;
+  pause) kill -STOP "$(cat "$DIR/pids/1-rgw")" ;;
+  resume) kill -CONT "$(cat "$DIR/pids/1-rgw")" ;;
   *) echo "usage: radosgw.sh start|stop DIR" >&2; exit 2 ;;
 esac

@@ -18,6 +18,7 @@ namespace litestream::testing {
 
 struct S3Server {
   std::string endpoint, access_key, secret_key, bucket;
+  std::string dir;  // the server's directory (fault tests control the gateway through radosgw.sh); may be empty
   bool ok() const { return !endpoint.empty(); }
 };
 
@@ -34,7 +35,7 @@ inline S3Server LoadS3Server() {
     if (const char* v = std::getenv(name); v != nullptr && *v != '\0') vars[name] = v;
   }
   return {vars["LITESTREAM_TEST_S3_ENDPOINT"], vars["LITESTREAM_TEST_S3_ACCESS_KEY"],
-          vars["LITESTREAM_TEST_S3_SECRET_KEY"], vars["LITESTREAM_TEST_S3_BUCKET"]};
+          vars["LITESTREAM_TEST_S3_SECRET_KEY"], vars["LITESTREAM_TEST_S3_BUCKET"], vars["LITESTREAM_TEST_S3_DIR"]};
 }
 
 // A key prefix no other test uses.
