@@ -1,0 +1,211 @@
+#include "vfs/replica_image.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "litestream/restore.h"
+
+namespace litestream::vfs {
+
+Result<size_t> StorageFileReader::ReadAt(uint64_t offset, uint8_t* buf, size_t n) {
+  const uint64_t size = static_cast<uint64_t>(info_.size);
+  if (offset >= size || n == 0) return size_t{0};
+  n = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
+  LS_ASSIGN_OR_RETURN(auto reader, client_.Open(info_.level, info_.min_txid, info_.max_txid, offset, n));
+  size_t got = 0;
+  while (got < n) {
+    LS_ASSIGN_OR_RETURN(size_t k, reader->Read(buf + got, n - got));
+    if (k == 0) break;
+    got += k;
+  }
+  return got;
+}
+
+Status ReplicaImage::LoadFile(const LtxFileInfo& info, File* file, std::vector<ltx::PageIndexEntry>* entries) {
+  StorageFileReader reader(*client_, info);
+  const std::string name = "level " + std::to_string(info.level) + " file " + FormatLtxFilename(info.min_txid, info.max_txid);
+  LS_ASSIGN_OR_RETURN(ltx::Header header, ltx::ReadHeader(reader, name));
+  if (header.min_txid != info.min_txid || header.max_txid != info.max_txid) {
+    return Status::Corruption(name + ": header TXID range does not match the file name");
+  }
+  if (page_size_ != 0 && header.page_size != page_size_) {
+    return Status::Corruption(name + ": page size " + std::to_string(header.page_size) + " differs from " +
+                              std::to_string(page_size_));
+  }
+  page_size_ = header.page_size;
+  LS_ASSIGN_OR_RETURN(*entries, ltx::ReadPageIndex(reader, name));
+  file->info = info;
+  file->commit = header.commit;
+  return Status::OK();
+}
+
+Result<std::unique_ptr<ReplicaImage>> ReplicaImage::Open(std::shared_ptr<StorageClient> client, ImageOptions options,
+                                                         std::optional<SystemTime> at) {
+  LS_ASSIGN_OR_RETURN(RestorePlan plan, CalcRestorePlan(*client, 0, at));
+  if (plan.files.empty() || plan.min_txid() != 1) {
+    return TxNotAvailableError("the replica has no file chain starting at TXID 1");
+  }
+  std::unique_ptr<ReplicaImage> image(new ReplicaImage(std::move(client), options));
+  for (const LtxFileInfo& info : plan.files) {
+    File file;
+    std::vector<ltx::PageIndexEntry> entries;
+    LS_RETURN_IF_ERROR(image->LoadFile(info, &file, &entries));
+    const uint32_t file_no = static_cast<uint32_t>(image->files_.size());
+    image->index_.resize(file.commit);  // a shrinking file drops the pages past its commit
+    for (const auto& e : entries) {
+      if (e.pgno == 0 || e.pgno > file.commit) continue;
+      image->index_[e.pgno - 1] = Location{file_no, e.offset, e.size};
+    }
+    image->files_.push_back(file);
+    image->txid_ = info.max_txid;
+    image->newest_time_ = info.created_at;
+  }
+  // Every page below commit must come from some file (a snapshot or a chain from TXID 1 covers them).
+  for (size_t i = 0; i < image->index_.size(); i++) {
+    if (image->index_[i].size == 0 && i + 1 != ltx::LockPgno(image->page_size_)) {
+      return Status::Corruption("replica image at TXID " + FormatTXID(image->txid_) + " has no page " +
+                                std::to_string(i + 1));
+    }
+  }
+  return image;
+}
+
+uint32_t ReplicaImage::commit() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<uint32_t>(index_.size());
+}
+
+TXID ReplicaImage::txid() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return txid_;
+}
+
+SystemTime ReplicaImage::newest_file_time() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return newest_time_;
+}
+
+Status ReplicaImage::ReadPage(uint32_t pgno, uint8_t* out) {
+  Location loc;
+  LtxFileInfo info;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pgno == 0 || pgno > index_.size()) {
+      return Status::InvalidArgument("page " + std::to_string(pgno) + " is past the end of the database (" +
+                                     std::to_string(index_.size()) + " pages)");
+    }
+    if (CacheGet(pgno, out)) return Status::OK();
+    loc = index_[pgno - 1];
+    if (loc.size == 0) {  // the lock page: never written by SQLite, all zeros
+      std::memset(out, 0, page_size_);
+      return Status::OK();
+    }
+    info = files_[loc.file].info;
+  }
+  // Fetch outside the lock: other pages can be served meanwhile.
+  StorageFileReader reader(*client_, info);
+  ltx::PageIndexEntry entry{pgno, loc.offset, loc.size};
+  LS_RETURN_IF_ERROR(ltx::ReadPage(reader, entry, page_size_, out,
+                                   "level " + std::to_string(info.level) + " file " +
+                                       FormatLtxFilename(info.min_txid, info.max_txid)));
+  std::lock_guard<std::mutex> lock(mu_);
+  // Cache it only if the page still lives there (a pending update may have been applied meanwhile).
+  if (pgno <= index_.size() && index_[pgno - 1].file == loc.file && index_[pgno - 1].offset == loc.offset) {
+    CachePut(pgno, std::vector<uint8_t>(out, out + page_size_));
+  }
+  return Status::OK();
+}
+
+Result<bool> ReplicaImage::Poll() {
+  TXID pos;
+  uint32_t base_files;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pos = pending_ ? pending_->txid : txid_;
+    base_files = static_cast<uint32_t>(files_.size() + (pending_ ? pending_->files.size() : 0));
+  }
+  LS_ASSIGN_OR_RETURN(auto listed, client_->List(0, pos + 1));
+  Pending staged;
+  for (const LtxFileInfo& info : listed) {
+    // Only a contiguous chain; a gap may be bridged by a compacted level later, so it is not an error.
+    if (info.min_txid != pos + 1) break;
+    File file;
+    std::vector<ltx::PageIndexEntry> entries;
+    LS_RETURN_IF_ERROR(LoadFile(info, &file, &entries));
+    const uint32_t file_no = base_files + static_cast<uint32_t>(staged.files.size());
+    for (const auto& e : entries) {
+      if (e.pgno != 0 && e.pgno <= file.commit) staged.updates.emplace_back(e.pgno, Location{file_no, e.offset, e.size});
+    }
+    staged.commit = file.commit;
+    staged.txid = info.max_txid;
+    staged.files.push_back(file);
+    pos = info.max_txid;
+  }
+  if (staged.files.empty()) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pending_) {
+    pending_ = std::move(staged);
+  } else {
+    for (auto& f : staged.files) pending_->files.push_back(f);
+    for (auto& u : staged.updates) pending_->updates.push_back(u);
+    pending_->commit = staged.commit;
+    pending_->txid = staged.txid;
+  }
+  return true;
+}
+
+bool ReplicaImage::ApplyPending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pending_) return false;
+  for (auto& f : pending_->files) files_.push_back(f);
+  index_.resize(pending_->commit);
+  for (const auto& [pgno, loc] : pending_->updates) {
+    // Pages past a later file's smaller commit are dropped by the resize; do not bring them back.
+    if (pgno <= index_.size()) index_[pgno - 1] = loc;
+    CacheErase(pgno);
+  }
+  for (auto it = cache_.begin(); it != cache_.end();) {  // pages cut off by a shrink
+    if (it->first > index_.size()) {
+      cache_bytes_ -= it->second->second.size();
+      lru_.erase(it->second);
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  txid_ = pending_->txid;
+  newest_time_ = pending_->files.back().info.created_at;
+  pending_.reset();
+  return true;
+}
+
+bool ReplicaImage::CacheGet(uint32_t pgno, uint8_t* out) {
+  auto it = cache_.find(pgno);
+  if (it == cache_.end()) return false;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  std::memcpy(out, it->second->second.data(), it->second->second.size());
+  return true;
+}
+
+void ReplicaImage::CachePut(uint32_t pgno, std::vector<uint8_t> page) {
+  if (options_.cache_bytes < page.size()) return;
+  CacheErase(pgno);
+  cache_bytes_ += page.size();
+  lru_.emplace_front(pgno, std::move(page));
+  cache_[pgno] = lru_.begin();
+  while (cache_bytes_ > options_.cache_bytes && !lru_.empty()) {
+    cache_bytes_ -= lru_.back().second.size();
+    cache_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+}
+
+void ReplicaImage::CacheErase(uint32_t pgno) {
+  auto it = cache_.find(pgno);
+  if (it == cache_.end()) return;
+  cache_bytes_ -= it->second->second.size();
+  lru_.erase(it->second);
+  cache_.erase(it);
+}
+
+}  // namespace litestream::vfs
