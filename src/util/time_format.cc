@@ -1,6 +1,7 @@
 #include "util/time_format.h"
 
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 namespace litestream {
@@ -75,6 +76,26 @@ Result<SystemTime> ParseRFC3339(std::string_view text) {
   tm.tm_sec = second;
   int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_seconds;
   return SystemTime(std::chrono::milliseconds(secs * 1000 + millis));
+}
+
+std::string FormatRFC3339Nano(SystemTime t) {
+  const int64_t ms = t.time_since_epoch().count();
+  const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  const int64_t frac = ms - secs * 1000;
+  std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out = buf;
+  if (frac != 0) {
+    char f[8];
+    std::snprintf(f, sizeof(f), ".%03d", static_cast<int>(frac));
+    std::string fs = f;
+    while (fs.back() == '0') fs.pop_back();
+    out += fs;
+  }
+  return out + "Z";
 }
 
 }  // namespace litestream

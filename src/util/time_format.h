@@ -13,4 +13,8 @@ namespace litestream {
 // Fractions beyond milliseconds are truncated. InvalidArgument naming the text otherwise.
 Result<SystemTime> ParseRFC3339(std::string_view text);
 
+// Go's RFC3339Nano in UTC, trailing zeros of the fraction dropped: "2025-01-01T00:00:00Z",
+// "2025-01-01T00:00:00.123Z" (how upstream writes litestream-timestamp and litestream_time()).
+std::string FormatRFC3339Nano(SystemTime t);
+
 }  // namespace litestream

@@ -116,7 +116,24 @@ Status ReplicaImage::ReadPage(uint32_t pgno, uint8_t* out) {
   return Status::OK();
 }
 
+Status ReplicaImage::Rebuild(std::optional<SystemTime> at) {
+  std::lock_guard<std::mutex> poll_lock(poll_mu_);
+  LS_ASSIGN_OR_RETURN(auto fresh, Open(client_, options_, at));
+  if (fresh->page_size_ != page_size_) return Status::Corruption("the replica's page size changed");
+  std::lock_guard<std::mutex> lock(mu_);
+  files_ = std::move(fresh->files_);
+  index_ = std::move(fresh->index_);
+  txid_ = fresh->txid_;
+  newest_time_ = fresh->newest_time_;
+  pending_.reset();
+  lru_.clear();
+  cache_.clear();
+  cache_bytes_ = 0;
+  return Status::OK();
+}
+
 Result<bool> ReplicaImage::Poll() {
+  std::lock_guard<std::mutex> poll_lock(poll_mu_);
   TXID pos;
   uint32_t base_files;
   {

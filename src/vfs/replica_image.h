@@ -48,6 +48,10 @@ class ReplicaImage {
   // Installs the pending update, if any. Returns true if the state changed.
   bool ApplyPending();
 
+  // Rebuilds the whole index for the state at `at` (time travel; nullopt: the latest state), dropping the
+  // cache and any pending update. On error the current state stays. Thread-safe (excludes Poll).
+  Status Rebuild(std::optional<SystemTime> at);
+
  private:
   struct Location {
     uint32_t file = 0;  // index into files_
@@ -78,6 +82,7 @@ class ReplicaImage {
   const ImageOptions options_;
   uint32_t page_size_ = 0;
 
+  std::mutex poll_mu_;  // serializes Poll and Rebuild (both compute positions from the state)
   mutable std::mutex mu_;
   std::vector<File> files_;
   std::vector<Location> index_;  // [pgno - 1], size == commit

@@ -15,6 +15,8 @@ SQLITE_EXTENSION_INIT1
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
+#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -28,6 +30,7 @@ SQLITE_EXTENSION_INIT1
 #include "litestream/restore.h"
 #include "litestream/vfs.h"
 #include "storage/registry.h"
+#include "util/time_format.h"
 #include "vfs/replica_image.h"
 
 namespace litestream::vfs {
@@ -53,16 +56,21 @@ struct FileState {
   bool closing = false;
   std::thread poller;
   std::string poll_error;
+  std::optional<SystemTime> target;  // time travel: the state at this time; polling is suspended
+  std::optional<std::chrono::steady_clock::time_point> last_poll_ok;
 
   void StartPoller() {
     poller = std::thread([this] {
       std::unique_lock<std::mutex> lock(mu);
       while (!closing) {
         if (cv.wait_for(lock, poll_interval, [this] { return closing; })) break;
+        if (target) continue;
         lock.unlock();
         auto polled = image->Poll();
         lock.lock();
+        if (target) continue;  // time travel started meanwhile (its rebuild dropped what was staged)
         poll_error = polled.ok() ? "" : polled.status().ToString();
+        if (polled.ok()) last_poll_ok = std::chrono::steady_clock::now();
         // With no transaction open, install right away so the next one starts from it.
         if (polled.ok() && *polled && lock_level_none()) image->ApplyPending();
       }
@@ -202,6 +210,55 @@ int CheckReservedLock(sqlite3_file*, int* out) {
   return SQLITE_OK;
 }
 
+// "2024-01-02T03:04:05Z" (RFC 3339) or "<n> <second|minute|hour|day>[s] ago".
+Result<SystemTime> ParseTarget(std::string_view text) {
+  auto rfc = ParseRFC3339(text);
+  if (rfc.ok()) return rfc;
+  std::string s(text);
+  long n = 0;
+  char unit[16] = {0}, ago[8] = {0};
+  if (std::sscanf(s.c_str(), "%ld %15s %7s", &n, unit, ago) == 3 && std::string_view(ago) == "ago" && n >= 0) {
+    std::string u(unit);
+    if (!u.empty() && u.back() == 's') u.pop_back();
+    int64_t ms = u == "second" ? 1000 : u == "minute" ? 60'000 : u == "hour" ? 3'600'000 : u == "day" ? 86'400'000 : 0;
+    if (ms != 0) {
+      auto now = std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
+      return SystemTime(now - milliseconds(n * ms));
+    }
+  }
+  return Status::InvalidArgument("invalid timestamp (expected RFC 3339, e.g. 2024-01-02T03:04:05Z, or relative "
+                                 "time like '5 minutes ago'): " + s);
+}
+
+// Time travel for one connection: rebuild the index at the target (or back to the latest state).
+Status SetTime(FileState& state, std::string_view text) {
+  const bool latest = text.size() == 6 && sqlite3_strnicmp(std::string(text).c_str(), "latest", 6) == 0;
+  std::optional<SystemTime> at;
+  if (!latest) {
+    LS_ASSIGN_OR_RETURN(SystemTime t, ParseTarget(text));
+    at = t;
+  }
+  LS_RETURN_IF_ERROR(state.image->Rebuild(at));
+  std::lock_guard<std::mutex> lock(state.mu);
+  state.target = at;
+  return Status::OK();
+}
+
+std::string TimeText(FileState& state) {
+  std::lock_guard<std::mutex> lock(state.mu);
+  if (state.target) return FormatRFC3339Nano(*state.target);
+  const SystemTime newest = state.image->newest_file_time();
+  return newest.time_since_epoch().count() == 0 ? "latest" : FormatRFC3339Nano(newest);
+}
+
+// Seconds since the last successful poll; -1 before the first one.
+int64_t LagSeconds(FileState& state) {
+  std::lock_guard<std::mutex> lock(state.mu);
+  if (!state.last_poll_ok) return -1;
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - *state.last_poll_ok)
+      .count();
+}
+
 int FileControl(sqlite3_file* f, int op, void* arg) {
   auto* state = reinterpret_cast<LitestreamFile*>(f)->state;
   return Guard([&] {
@@ -210,11 +267,30 @@ int FileControl(sqlite3_file* f, int op, void* arg) {
       return SQLITE_OK;
     }
     if (op == SQLITE_FCNTL_PRAGMA) {
-      // PRAGMA litestream_txid: the position as 16 hex digits.
+      // argv[1] the name, argv[2] the value (or null); the result or an error message goes to argv[0].
       char** argv = static_cast<char**>(arg);
-      if (argv[1] != nullptr && sqlite3_stricmp(argv[1], "litestream_txid") == 0) {
-        argv[0] = sqlite3_mprintf("%s", FormatTXID(state->image->txid()).c_str());
+      if (argv[1] == nullptr) return SQLITE_NOTFOUND;
+      const std::string name = argv[1];
+      auto result = [&](const std::string& text) {
+        argv[0] = sqlite3_mprintf("%s", text.c_str());
         return SQLITE_OK;
+      };
+      auto error = [&](const std::string& text) {
+        argv[0] = sqlite3_mprintf("%s", text.c_str());
+        return SQLITE_ERROR;
+      };
+      if (sqlite3_stricmp(name.c_str(), "litestream_txid") == 0) {
+        if (argv[2] != nullptr) return error("litestream_txid is read-only");
+        return result(FormatTXID(state->image->txid()));
+      }
+      if (sqlite3_stricmp(name.c_str(), "litestream_lag") == 0) {
+        if (argv[2] != nullptr) return error("litestream_lag is read-only");
+        return result(std::to_string(LagSeconds(*state)));
+      }
+      if (sqlite3_stricmp(name.c_str(), "litestream_time") == 0) {
+        if (argv[2] == nullptr) return result(TimeText(*state));
+        Status s = SetTime(*state, argv[2]);
+        return s.ok() ? SQLITE_OK : error(s.message());
       }
     }
     return SQLITE_NOTFOUND;
@@ -358,6 +434,33 @@ void TxidFunction(sqlite3_context* ctx, int, sqlite3_value**) {
   sqlite3_result_text(ctx, txid.c_str(), -1, SQLITE_TRANSIENT);
 }
 
+void TimeFunction(sqlite3_context* ctx, int, sqlite3_value**) {
+  FileState* state = MainState(sqlite3_context_db_handle(ctx));
+  if (state == nullptr) return sqlite3_result_error(ctx, "litestream_time(): not a litestream database", -1);
+  const std::string text = TimeText(*state);
+  sqlite3_result_text(ctx, text.c_str(), -1, SQLITE_TRANSIENT);
+}
+
+void LagFunction(sqlite3_context* ctx, int, sqlite3_value**) {
+  FileState* state = MainState(sqlite3_context_db_handle(ctx));
+  if (state == nullptr) return sqlite3_result_error(ctx, "litestream_lag(): not a litestream database", -1);
+  sqlite3_result_int64(ctx, LagSeconds(*state));
+}
+
+void SetTimeFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  FileState* state = MainState(sqlite3_context_db_handle(ctx));
+  if (state == nullptr) return sqlite3_result_error(ctx, "litestream_set_time(): not a litestream database", -1);
+  const unsigned char* text = argc == 1 ? sqlite3_value_text(argv[0]) : nullptr;
+  if (text == nullptr) return sqlite3_result_error(ctx, "litestream_set_time(): timestamp required", -1);
+  try {
+    Status s = SetTime(*state, reinterpret_cast<const char*>(text));
+    if (!s.ok()) return sqlite3_result_error(ctx, s.message().c_str(), -1);
+    sqlite3_result_null(ctx);
+  } catch (...) {
+    sqlite3_result_error(ctx, "litestream_set_time(): internal error", -1);
+  }
+}
+
 // Adds the SQL functions to connections whose main database is a replica. Must return SQLITE_OK for any
 // other connection (upstream's returns garbage and breaks every later open in the process).
 int AutoExtension(sqlite3* db, const char**, const void*) {
@@ -365,6 +468,12 @@ int AutoExtension(sqlite3* db, const char**, const void*) {
     if (MainState(db) == nullptr) return SQLITE_OK;
     sqlite3_create_function_v2(db, "litestream_txid", 0, SQLITE_UTF8, nullptr, TxidFunction, nullptr, nullptr,
                                nullptr);
+    sqlite3_create_function_v2(db, "litestream_time", 0, SQLITE_UTF8, nullptr, TimeFunction, nullptr, nullptr,
+                               nullptr);
+    sqlite3_create_function_v2(db, "litestream_lag", 0, SQLITE_UTF8, nullptr, LagFunction, nullptr, nullptr, nullptr);
+    // Direct only: time travel must not be triggered from a view, trigger or schema.
+    sqlite3_create_function_v2(db, "litestream_set_time", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr,
+                               SetTimeFunction, nullptr, nullptr, nullptr);
   } catch (...) {
   }
   return SQLITE_OK;

@@ -10,7 +10,9 @@
 #include <fstream>
 #include <thread>
 
+#include "storage/file/file_storage.h"
 #include "support/cli_runner.h"
+#include "util/time_format.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
 #include "support/wait.h"
@@ -167,6 +169,48 @@ TEST_F(VfsTest, CorruptFileIsAnErrorNotACrash) {
     const std::string r = conn.Query("SELECT count(*), sum(length(v)) FROM t");
     EXPECT_EQ(r.rfind("error: ", 0), 0u) << r;
   }
+}
+
+TEST_F(VfsTest, TimeTravelPerConnectionAndBack) {
+  AppDb app(db_);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);");
+  FileStorageClient replica(replica_);
+  std::vector<std::string> states;
+  std::vector<SystemTime> times;  // newest L0 time after each round
+  for (int round = 0; round < 3; round++) {
+    app.Exec("INSERT INTO t (v) VALUES ('round " + std::to_string(round) + "');");
+    Replicate();
+    states.push_back(app.Query("SELECT group_concat(v) FROM t"));
+    auto l0 = replica.List(0, 0);
+    ASSERT_TRUE(l0.ok() && !l0->empty());
+    times.push_back(l0->back().created_at);
+    std::this_thread::sleep_for(1100ms);
+  }
+  ReplicaConn conn(Uri("&poll_interval=10s"));
+  ASSERT_EQ(conn.rc(), SQLITE_OK) << conn.error();
+  ReplicaConn other(Uri("&poll_interval=10s"));
+  ASSERT_EQ(other.rc(), SQLITE_OK) << other.error();
+  EXPECT_EQ(conn.Query("SELECT litestream_lag()"), "-1");  // no poll yet
+  EXPECT_EQ(conn.Query("SELECT litestream_time()"), FormatRFC3339Nano(times[2]));
+
+  const std::string after_first = FormatRFC3339Nano(times[0] + 500ms);
+  EXPECT_EQ(conn.Query("SELECT litestream_set_time('" + after_first + "')"), "");
+  EXPECT_EQ(conn.Query("SELECT group_concat(v) FROM t"), states[0]);
+  EXPECT_EQ(conn.Query("SELECT litestream_time()"), after_first);
+  EXPECT_EQ(other.Query("SELECT group_concat(v) FROM t"), states[2]);  // other connections unaffected
+
+  EXPECT_EQ(conn.Query("PRAGMA litestream_time = '" + FormatRFC3339Nano(times[1] + 500ms) + "'"), "");
+  EXPECT_EQ(conn.Query("SELECT group_concat(v) FROM t"), states[1]);
+
+  // Errors keep the current view and say why.
+  EXPECT_NE(conn.Query("SELECT litestream_set_time('not a time')").find("invalid timestamp"), std::string::npos);
+  EXPECT_NE(conn.Query("SELECT litestream_set_time('2001-01-01T00:00:00Z')").find("not available"), std::string::npos);
+  EXPECT_EQ(conn.Query("SELECT group_concat(v) FROM t"), states[1]);
+
+  EXPECT_EQ(conn.Query("SELECT litestream_set_time('latest')"), "");
+  EXPECT_EQ(conn.Query("SELECT group_concat(v) FROM t"), states[2]);
+  EXPECT_EQ(conn.Query("SELECT litestream_set_time('10 minutes ago')").find("error"), 0u);  // before any file
+  EXPECT_EQ(conn.Query("PRAGMA litestream_lag = 1").rfind("error: ", 0), 0u);
 }
 
 // The loadable extension in our sqlite3 shell: queries a replica, and ordinary databases opened after the

@@ -53,28 +53,6 @@ std::string Md5Base64(const void* data, size_t n) {
   return Base64(digest, len);
 }
 
-// RFC 3339 with nanosecond precision and trailing zeros of the fraction dropped (Go's RFC3339Nano), as
-// upstream writes litestream-timestamp: "2025-01-01T00:00:00Z", "2025-01-01T00:00:00.123Z".
-std::string FormatRFC3339Nano(SystemTime t) {
-  const int64_t ms = t.time_since_epoch().count();
-  const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  const int64_t frac = ms - secs * 1000;
-  std::time_t tt = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out = buf;
-  if (frac != 0) {
-    char f[8];
-    std::snprintf(f, sizeof(f), ".%03d", static_cast<int>(frac));
-    std::string fs = f;
-    while (fs.back() == '0') fs.pop_back();
-    out += fs;
-  }
-  return out + "Z";
-}
-
 // The text of every <tag>...</tag> in `xml` (S3 responses are flat enough for this), entities decoded.
 std::string XmlUnescape(std::string_view s) {
   std::string out;
