@@ -213,6 +213,56 @@ TEST_F(VfsTest, TimeTravelPerConnectionAndBack) {
   EXPECT_EQ(conn.Query("PRAGMA litestream_lag = 1").rfind("error: ", 0), 0u);
 }
 
+// VFS.md §16 lists bugs of the upstream extension (v0.5.17); each check below shows we do not have it.
+TEST_F(VfsTest, UpstreamBugsAbsent) {
+  AppDb app(db_);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  app.Exec(InsertBlobs(200, 2000));
+  Replicate();
+  app.Exec("DELETE FROM t WHERE id > 10; VACUUM;");
+  Replicate();
+
+  // Stale pages beyond commit at open: a fresh open after a shrink reports the new size.
+  ReplicaConn live(Uri("&poll_interval=50ms"));
+  ASSERT_EQ(live.rc(), SQLITE_OK) << live.error();
+  EXPECT_EQ(live.Query("PRAGMA page_count"), app.Query("PRAGMA page_count"));
+  EXPECT_EQ(live.Query("PRAGMA integrity_check"), "ok");
+
+  // A failed open (bad parameter, missing replica, zero poll interval: upstream panicked) affects no other
+  // connection.
+  for (const std::string& bad : {Uri("&poll_interval=0s"), Uri("&cache_size=-1"),
+                                 std::string("file:x.db?vfs=litestream&replica_url=bogus://nowhere"),
+                                 std::string("file:x.db?vfs=litestream&replica_url=file://" + dir_ + "/none")}) {
+    ReplicaConn failed(bad);
+    EXPECT_NE(failed.rc(), SQLITE_OK) << bad;
+  }
+  EXPECT_EQ(live.Query("SELECT count(*) FROM t"), "10");
+
+  // Pragma errors keep their message.
+  EXPECT_NE(live.Query("PRAGMA litestream_txid = 5").find("read-only"), std::string::npos);
+
+  // litestream_time() follows polls.
+  const std::string before = live.Query("SELECT litestream_time()");
+  std::this_thread::sleep_for(1100ms);
+  app.Exec("INSERT INTO t (v) VALUES (x'00');");
+  Replicate();
+  ASSERT_TRUE(WaitFor([&] { return live.Query("SELECT count(*) FROM t") == "11"; }, 10s));
+  EXPECT_NE(live.Query("SELECT litestream_time()"), before);
+  EXPECT_EQ(live.Query("SELECT litestream_lag()"), "0");
+
+  // No write while time-travelling (or ever): read-only.
+  const SystemTime now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  EXPECT_EQ(live.Query("SELECT litestream_set_time('" + FormatRFC3339Nano(now) + "')"), "");
+  EXPECT_NE(live.Query("DELETE FROM t").find("readonly"), std::string::npos);
+
+  // A truncated file is an error, never a crash.
+  std::string l0;
+  for (const auto& e : std::filesystem::directory_iterator(replica_ + "/ltx/0")) l0 = e.path();
+  std::filesystem::resize_file(l0, 50);
+  ReplicaConn truncated(Uri());
+  EXPECT_NE(truncated.rc(), SQLITE_OK);
+}
+
 // The loadable extension in our sqlite3 shell: queries a replica, and ordinary databases opened after the
 // load keep working (upstream's auto-extension broke every later open in the process).
 TEST_F(VfsTest, LoadableExtensionInTheShell) {
@@ -223,6 +273,9 @@ TEST_F(VfsTest, LoadableExtensionInTheShell) {
   ASSERT_TRUE(std::filesystem::exists(ext + ".so")) << ext;
   const std::string plain = dir_ + "/plain.db";
   const std::string script = dir_ + "/script.sql";
+  // A bad LITESTREAM_REPLICA_URL does not fail the load (upstream: failed load, then a segfault); the
+  // URI's replica_url wins over it.
+  setenv("LITESTREAM_REPLICA_URL", "bogus://nowhere", 1);
   std::ofstream(script) << ".load " << ext << "\n"
                         << ".open " << Uri() << "\n"
                         << "SELECT group_concat(v) FROM t;\n"
@@ -237,6 +290,7 @@ TEST_F(VfsTest, LoadableExtensionInTheShell) {
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
   int status = pclose(p);
+  unsetenv("LITESTREAM_REPLICA_URL");
   EXPECT_EQ(status, 0) << out;
   EXPECT_EQ(out, "a,b,c\n16\n42\n");
 }
