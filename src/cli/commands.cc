@@ -24,6 +24,7 @@ constexpr char kUnregister[] = "unregister";
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"databases", "list databases specified in config file", RunDatabases},
+      {"doctor", "check a database's replication set-up and say what to change", RunDoctor},
       {"dump-ltx", "print and verify one LTX file (developer tool)", RunDumpLtx},
       {"info", "show daemon information", NotImplemented<kInfo>},
       {"list", "list all managed databases", NotImplemented<kList>},
