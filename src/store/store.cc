@@ -512,7 +512,9 @@ SteadyTime Store::RunCompaction(DbHandle& h, int level) {
   milliseconds interval = LevelInterval(level);
   if (h.db->page_size() == 0) return std::chrono::steady_clock::now() + kNotReadyRetry;
   auto result = Compact(h, level, /*respect_schedule=*/true);
-  if (!result.ok()) {
+  if (!result.ok() && stop_.stop_requested() && result.status().code() == StatusCode::kCancelled) {
+    logger_.Debug("compaction interrupted by shutdown", {{"db", h.entry.db.path}, {"level", std::to_string(level)}});
+  } else if (!result.ok()) {
     logger_.Error("compaction failed", {{"db", h.entry.db.path}, {"level", std::to_string(level)},
                                         {"error", result.status().message()}});
   }

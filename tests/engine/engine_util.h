@@ -262,7 +262,15 @@ class L0Chain {
  public:
   Status Apply(const std::string& ltx_path) {
     LS_ASSIGN_OR_RETURN(auto in, FileSystem::Default()->OpenSequential(ltx_path, 0));
-    ltx::Decoder dec(*in, ltx_path);
+    return Apply(*in, ltx_path);
+  }
+  // The L0 file of `txid` as stored on any replica.
+  Status Apply(StorageClient& client, TXID txid) {
+    LS_ASSIGN_OR_RETURN(auto in, client.Open(0, txid, txid, 0, 0));
+    return Apply(*in, client.Describe() + " L0 " + FormatTXID(txid));
+  }
+  Status Apply(Reader& in, const std::string& ltx_path) {
+    ltx::Decoder dec(in, ltx_path);
     LS_RETURN_IF_ERROR(dec.DecodeHeader());
     const uint32_t ps = dec.header().page_size;
     if (page_size_ != 0 && ps != page_size_) return Status::Corruption(ltx_path + ": page size changed");
@@ -433,8 +441,8 @@ class CapturingLogSink final : public LogSink {
 };
 
 // The L0 listing must be exactly 1..max, one file per TXID (no L0 retention in these tests).
-inline Result<std::vector<LtxFileInfo>> ContiguousL0(StorageClient& client) {
-  LS_ASSIGN_OR_RETURN(auto l0, client.List(0, 0));
+inline Result<std::vector<LtxFileInfo>> ContiguousL0(StorageClient& client, bool use_metadata = false) {
+  LS_ASSIGN_OR_RETURN(auto l0, client.List(0, 0, use_metadata));
   for (size_t i = 0; i < l0.size(); i++) {
     const TXID want = static_cast<TXID>(i + 1);
     if (l0[i].min_txid != want || l0[i].max_txid != want) {
