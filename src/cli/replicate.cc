@@ -8,13 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
 #include "cli/cli.h"
 #include "cli/signals.h"
 #include "litestream/log.h"
-#include "litestream/restore.h"
 #include "storage/registry.h"
 #include "store/config_entries.h"
 #include "store/store.h"
@@ -136,28 +134,6 @@ Logger MakeLogger(const Config& config, const std::string& level_flag) {
   return Logger(NewStreamLogSink(config.logging.to_stderr ? stderr : stdout, config.logging.type == "json"), level);
 }
 
-// Restores the databases that do not exist yet (replicate -restore-if-db-not-exists). An empty replica is
-// fine: the database is then created by the application.
-Status RestoreMissing(const std::vector<DbEntry>& entries, const Logger& logger) {
-  for (const auto& e : entries) {
-    std::error_code ec;
-    if (std::filesystem::exists(e.db.path, ec)) continue;
-    RestoreOptions o;
-    o.output_path = e.db.path;
-    o.if_replica_exists = true;
-    o.integrity_check = IntegrityCheck::kQuick;
-    o.logger = logger;
-    auto r = Restore(*e.client, o);
-    if (!r.ok()) return r.status().WithContext("restore " + e.db.path);
-    if (r->outcome == RestoreResult::Outcome::kRestored) {
-      logger.Info("restored database before replication", {{"db", e.db.path}, {"txid", FormatTXID(r->txid)}});
-    } else {
-      logger.Info("no backup to restore, database will be created", {{"db", e.db.path}});
-    }
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 int RunReplicate(const Args& args) {
@@ -219,7 +195,9 @@ int RunReplicate(const Args& args) {
     bool per_db = i < config.dbs.size() && config.dbs[i].restore_if_db_not_exists;
     if (restore_if_missing || per_db) to_restore.push_back(entries[i]);
   }
-  if (Status s = RestoreMissing(to_restore, logger); !s.ok()) return PrintError(s);
+  for (const auto& e : to_restore) {
+    if (Status s = RestoreIfMissing(e, logger); !s.ok()) return PrintError(s);
+  }
 
   StoreOptions store_options = StoreOptionsFromConfig(config);
   if (once) {

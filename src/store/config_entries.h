@@ -21,4 +21,8 @@ Result<std::vector<DbEntry>> DbEntriesFromConfig(const Config& config);
 // building block of DbEntriesFromConfig).
 Result<DbEntry> MakeDbEntry(const DbConfig& db, const std::string& meta_path);
 
+// Restores entry.db.path from its replica if the file does not exist (quick_check after). A replica with
+// no backup is fine: the application creates the database (`restore-if-db-not-exists`).
+Status RestoreIfMissing(const DbEntry& entry, const Logger& logger);
+
 }  // namespace litestream

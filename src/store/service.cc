@@ -41,6 +41,8 @@ DatabaseStatus ToDatabaseStatus(const DbStatus& s) {
   return out;
 }
 
+}  // namespace
+
 Status RestoreIfMissing(const DbEntry& entry, const Logger& logger) {
   std::error_code ec;
   if (std::filesystem::exists(entry.db.path, ec)) return Status::OK();
@@ -58,8 +60,6 @@ Status RestoreIfMissing(const DbEntry& entry, const Logger& logger) {
   }
   return Status::OK();
 }
-
-}  // namespace
 
 struct Service::Impl {
   Config config;
