@@ -77,6 +77,10 @@ rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw data = $DIR/rgw
 rgw dns name = localhost
 rgw thread pool size = 64
+# SSE-C over plain HTTP (loopback only) and a built-in test KMS key for SSE-KMS tests.
+rgw crypt require ssl = false
+rgw crypt s3 kms backend = testing
+rgw crypt s3 kms encryption keys = litestream-test-key=k5Ydy5zM1EjfB5XxtPVRLa6+gQ2hiWITP20SUHV9VGE=
 CONF
   local c=(-c "$conf")
   ceph-authtool --create-keyring "$DIR/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
