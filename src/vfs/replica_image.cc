@@ -141,11 +141,8 @@ Result<bool> ReplicaImage::Poll() {
     pos = pending_ ? pending_->txid : txid_;
     base_files = static_cast<uint32_t>(files_.size() + (pending_ ? pending_->files.size() : 0));
   }
-  LS_ASSIGN_OR_RETURN(auto listed, client_->List(0, pos + 1));
   Pending staged;
-  for (const LtxFileInfo& info : listed) {
-    // Only a contiguous chain; a gap may be bridged by a compacted level later, so it is not an error.
-    if (info.min_txid != pos + 1) break;
+  auto stage = [&](const LtxFileInfo& info) -> Status {
     File file;
     std::vector<ltx::PageIndexEntry> entries;
     LS_RETURN_IF_ERROR(LoadFile(info, &file, &entries));
@@ -157,6 +154,26 @@ Result<bool> ReplicaImage::Poll() {
     staged.txid = info.max_txid;
     staged.files.push_back(file);
     pos = info.max_txid;
+    return Status::OK();
+  };
+  // Level 0 after the position; when its chain has a gap (L0 retention already removed files that were
+  // compacted), a level-1 file that covers the next TXID bridges it, then level 0 continues.
+  for (int round = 0; round < 2; round++) {
+    LS_ASSIGN_OR_RETURN(auto listed, client_->List(0, pos + 1));
+    for (const LtxFileInfo& info : listed) {
+      if (info.min_txid != pos + 1) break;
+      LS_RETURN_IF_ERROR(stage(info));
+    }
+    if (round == 1 || listed.empty() || listed.front().min_txid <= pos + 1) break;
+    LS_ASSIGN_OR_RETURN(auto l1, client_->List(1, 0));
+    const LtxFileInfo* bridge = nullptr;
+    for (const LtxFileInfo& info : l1) {
+      if (info.min_txid <= pos + 1 && info.max_txid > pos && (bridge == nullptr || info.max_txid > bridge->max_txid)) {
+        bridge = &info;
+      }
+    }
+    if (bridge == nullptr) break;  // not compacted yet: the next poll tries again
+    LS_RETURN_IF_ERROR(stage(*bridge));
   }
   if (staged.files.empty()) return false;
   std::lock_guard<std::mutex> lock(mu_);

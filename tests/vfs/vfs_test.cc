@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "storage/file/file_storage.h"
+#include "store/store.h"
 #include "support/cli_runner.h"
 #include "util/time_format.h"
 #include "support/paths.h"
@@ -211,6 +212,45 @@ TEST_F(VfsTest, TimeTravelPerConnectionAndBack) {
   EXPECT_EQ(conn.Query("SELECT group_concat(v) FROM t"), states[2]);
   EXPECT_EQ(conn.Query("SELECT litestream_set_time('10 minutes ago')").find("error"), 0u);  // before any file
   EXPECT_EQ(conn.Query("PRAGMA litestream_lag = 1").rfind("error: ", 0), 0u);
+}
+
+// L0 retention can remove level-0 files a reader has not seen yet (they were compacted into L1): the poll
+// bridges the gap with the level-1 file.
+TEST_F(VfsTest, PollBridgesAnL0GapThroughLevel1) {
+  AppDb app(db_);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  app.Exec(InsertBlobs(30, 1000));
+  auto client = std::make_shared<FileStorageClient>(replica_);
+  StoreOptions options;
+  options.background_jobs = false;
+  Store store(options, Logger());
+  DbEntry e;
+  e.db.path = db_;
+  e.client = client;
+  e.monitor_interval = std::chrono::milliseconds(0);
+  ASSERT_TRUE(store.Open({e}).ok());
+  ASSERT_TRUE(store.SyncAll().ok());
+  ASSERT_TRUE(store.CompactAll(1).ok());
+
+  ReplicaConn conn(Uri("&poll_interval=50ms"));
+  ASSERT_EQ(conn.rc(), SQLITE_OK) << conn.error();
+  const std::string sql = "SELECT count(*), sum(length(v)) FROM t";
+  EXPECT_EQ(conn.Query(sql), app.Query(sql));
+  const TXID seen = std::strtoull(conn.Query("SELECT litestream_txid()").c_str(), nullptr, 16);
+
+  for (int i = 0; i < 3; i++) {
+    app.Exec(InsertBlobs(10, 1000));
+    ASSERT_TRUE(store.SyncAll().ok());
+  }
+  ASSERT_TRUE(store.CompactAll(1).ok());
+  auto l0 = client->List(0, seen + 1);
+  ASSERT_TRUE(l0.ok());
+  ASSERT_GE(l0->size(), 3u);
+  l0->pop_back();  // keep the newest L0 file; the ones before it are "removed by retention"
+  ASSERT_TRUE(client->Remove(*l0).ok());
+  ASSERT_TRUE(WaitFor([&] { return conn.Query(sql) == app.Query(sql); }, 10s)) << conn.Query(sql);
+  EXPECT_EQ(conn.Query("PRAGMA integrity_check"), "ok");
+  EXPECT_TRUE(store.Close().ok());
 }
 
 // VFS.md §16 lists bugs of the upstream extension (v0.5.17); each check below shows we do not have it.
