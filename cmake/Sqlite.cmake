@@ -31,3 +31,8 @@ add_executable(sqlite3_shell "${SQLITE_SRC_DIR}/shell.c")
 target_compile_options(sqlite3_shell PRIVATE -w)
 target_link_libraries(sqlite3_shell PRIVATE sqlite3_amalgamation)
 set_target_properties(sqlite3_shell PROPERTIES OUTPUT_NAME sqlite3 RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/bin")
+if(LITESTREAM_SANITIZE)
+  # Linked as C++ so that it carries the C++ part of the UBSan runtime, which a sanitized extension loaded
+  # into it (our VFS) needs.
+  set_target_properties(sqlite3_shell PROPERTIES LINKER_LANGUAGE CXX)
+endif()

@@ -40,8 +40,8 @@ Status ReplicaImage::LoadFile(const LtxFileInfo& info, File* file, std::vector<l
 }
 
 Result<std::unique_ptr<ReplicaImage>> ReplicaImage::Open(std::shared_ptr<StorageClient> client, ImageOptions options,
-                                                         std::optional<SystemTime> at) {
-  LS_ASSIGN_OR_RETURN(RestorePlan plan, CalcRestorePlan(*client, 0, at));
+                                                         std::optional<SystemTime> at, TXID txid) {
+  LS_ASSIGN_OR_RETURN(RestorePlan plan, CalcRestorePlan(*client, txid, at));
   if (plan.files.empty() || plan.min_txid() != 1) {
     return TxNotAvailableError("the replica has no file chain starting at TXID 1");
   }
@@ -86,6 +86,13 @@ SystemTime ReplicaImage::newest_file_time() const {
 }
 
 Status ReplicaImage::ReadPage(uint32_t pgno, uint8_t* out) {
+  Status s = ReadPageOnce(pgno, out);
+  if (!s.IsNotFound()) return s;
+  LS_RETURN_IF_ERROR(Replan().WithContext("re-plan after a missing file"));
+  return ReadPageOnce(pgno, out);
+}
+
+Status ReplicaImage::ReadPageOnce(uint32_t pgno, uint8_t* out) {
   Location loc;
   LtxFileInfo info;
   {
@@ -119,12 +126,23 @@ Status ReplicaImage::ReadPage(uint32_t pgno, uint8_t* out) {
 Status ReplicaImage::Rebuild(std::optional<SystemTime> at) {
   std::lock_guard<std::mutex> poll_lock(poll_mu_);
   LS_ASSIGN_OR_RETURN(auto fresh, Open(client_, options_, at));
-  if (fresh->page_size_ != page_size_) return Status::Corruption("the replica's page size changed");
+  return Install(*fresh);
+}
+
+Status ReplicaImage::Replan() {
+  std::lock_guard<std::mutex> poll_lock(poll_mu_);
+  LS_ASSIGN_OR_RETURN(auto fresh, Open(client_, options_, std::nullopt, txid()));
+  if (fresh->txid_ != txid()) return Status::NotFound("the replica no longer reaches TXID " + FormatTXID(txid()));
+  return Install(*fresh);
+}
+
+Status ReplicaImage::Install(ReplicaImage& fresh) {
+  if (fresh.page_size_ != page_size_) return Status::Corruption("the replica's page size changed");
   std::lock_guard<std::mutex> lock(mu_);
-  files_ = std::move(fresh->files_);
-  index_ = std::move(fresh->index_);
-  txid_ = fresh->txid_;
-  newest_time_ = fresh->newest_time_;
+  files_ = std::move(fresh.files_);
+  index_ = std::move(fresh.index_);
+  txid_ = fresh.txid_;
+  newest_time_ = fresh.newest_time_;
   pending_.reset();
   lru_.clear();
   cache_.clear();

@@ -30,7 +30,7 @@ class ReplicaImage {
   // Builds the image at the latest state (at == nullopt) or at the state a restore to `at` would give.
   // TxNotAvailable (see restore.h) while the replica has nothing to offer.
   static Result<std::unique_ptr<ReplicaImage>> Open(std::shared_ptr<StorageClient> client, ImageOptions options,
-                                                    std::optional<SystemTime> at);
+                                                    std::optional<SystemTime> at, TXID txid = 0);
 
   uint32_t page_size() const { return page_size_; }
   // All of these describe the installed state (not a pending one).
@@ -39,7 +39,8 @@ class ReplicaImage {
   SystemTime newest_file_time() const;
 
   // Copies page `pgno` (1-based) of the installed state into out[0, page_size). Pages past commit are an
-  // error. Thread-safe.
+  // error. A file that has disappeared (L0 retention deletes level-0 files once compacted) makes it
+  // re-plan the same TXID from the files that replaced it, then retry once. Thread-safe.
   Status ReadPage(uint32_t pgno, uint8_t* out);
 
   // Lists level 0 after the position (staged or installed) and stages contiguous new files as a pending
@@ -52,6 +53,13 @@ class ReplicaImage {
   // cache and any pending update. On error the current state stays. Thread-safe (excludes Poll).
   Status Rebuild(std::optional<SystemTime> at);
 
+ private:
+  // Rebuilds the index for exactly the installed TXID (same content, other files); drops a pending update.
+  Status Replan();
+  Status Install(ReplicaImage& fresh);  // REQUIRES poll_mu_
+  Status ReadPageOnce(uint32_t pgno, uint8_t* out);
+
+ public:
  private:
   struct Location {
     uint32_t file = 0;  // index into files_

@@ -253,6 +253,41 @@ TEST_F(VfsTest, PollBridgesAnL0GapThroughLevel1) {
   EXPECT_TRUE(store.Close().ok());
 }
 
+// L0 retention deletes level-0 files an open reader's index points to (after they were compacted): reads
+// re-plan the same TXID from the level-1 files and go on, with the same content.
+TEST_F(VfsTest, ReadsSurviveRetentionOfIndexedFiles) {
+  AppDb app(db_);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto client = std::make_shared<FileStorageClient>(replica_);
+  StoreOptions options;
+  options.background_jobs = false;
+  Store store(options, Logger());
+  DbEntry e;
+  e.db.path = db_;
+  e.client = client;
+  e.monitor_interval = std::chrono::milliseconds(0);
+  ASSERT_TRUE(store.Open({e}).ok());
+  for (int i = 0; i < 4; i++) {
+    app.Exec(InsertBlobs(20, 1500));
+    ASSERT_TRUE(store.SyncAll().ok());
+  }
+  ReplicaConn conn(Uri("&cache_size=0&poll_interval=10s"));  // no page cache: every read fetches
+  ASSERT_EQ(conn.rc(), SQLITE_OK) << conn.error();
+  const std::string sql = "SELECT count(*), sum(length(v)) FROM t";
+  const std::string want = app.Query(sql);
+  const std::string txid = conn.Query("SELECT litestream_txid()");
+  EXPECT_EQ(conn.Query(sql), want);
+
+  ASSERT_TRUE(store.CompactAll(1).ok());
+  auto l0 = client->List(0, 0);
+  ASSERT_TRUE(l0.ok());
+  ASSERT_TRUE(client->Remove(*l0).ok());  // every L0 file the index points to is gone
+  EXPECT_EQ(conn.Query(sql), want);
+  EXPECT_EQ(conn.Query("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(conn.Query("SELECT litestream_txid()"), txid);
+  EXPECT_TRUE(store.Close().ok());
+}
+
 // VFS.md §16 lists bugs of the upstream extension (v0.5.17); each check below shows we do not have it.
 TEST_F(VfsTest, UpstreamBugsAbsent) {
   AppDb app(db_);
@@ -301,6 +336,24 @@ TEST_F(VfsTest, UpstreamBugsAbsent) {
   std::filesystem::resize_file(l0, 50);
   ReplicaConn truncated(Uri());
   EXPECT_NE(truncated.rc(), SQLITE_OK);
+}
+
+// The extension exports only its entry point and carries no SQLite of its own: it must use the host's.
+TEST(VfsExtension, ExportsOnlyTheEntryPointAndHasNoSqliteInside) {
+  const std::string so = std::string(LITESTREAM_BIN_DIR) + "/../lib/litestream-vfs.so";
+  ASSERT_TRUE(std::filesystem::exists(so)) << so;
+  auto run = [](const std::string& cmd) {
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (p != nullptr && (n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    if (p != nullptr) pclose(p);
+    return out;
+  };
+  const std::string exported = run("nm -D --defined-only " + so + " | awk '{print $3}' | grep -v '^_' ");
+  EXPECT_EQ(exported, "sqlite3_litestreamvfs_init\n");
+  EXPECT_EQ(run("nm " + so + " | grep -c -E ' (sqlite3VdbeExec|sqlite3_open_v2|sqlite3BtreeOpen)$'"), "0\n");
 }
 
 // The loadable extension in our sqlite3 shell: queries a replica, and ordinary databases opened after the
