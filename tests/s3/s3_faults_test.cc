@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "litestream/restore.h"
 #include "s3/s3_server.h"
+#include "storage/conformance.h"
 #include "store/store.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
@@ -98,6 +100,68 @@ TEST_F(S3FaultsTest, GatewayStoppedAndRestartedLosesNothing) {
   EXPECT_EQ(caught_up->replicated_txid, caught_up->txid);
   EXPECT_EQ(RestoredCount(), "120");
   EXPECT_TRUE(store->Close().ok());
+}
+
+// The gateway is stopped in the middle of a multipart upload and restarted a moment later: the client's own
+// retries carry the upload through, and the object is complete and intact.
+TEST_F(S3FaultsTest, GatewayRestartedMidUploadIsRetriedToSuccess) {
+  s3::S3Options options = TestS3Options(server_, UniqueS3Path("midupload"));
+  options.concurrency = 1;
+  options.max_attempts = 30;
+  options.retry_base = 200ms;
+  options.retry_max = 1s;
+  options.max_retry_time = 90s;
+  s3::S3StorageClient client(options);
+
+  // Stops the gateway once the first 5 MiB part has been handed over, restarts it a second later.
+  class StopsGatewayMidway final : public Reader {
+   public:
+    StopsGatewayMidway(const S3Server& server, uint64_t size) : rgw_(server), inner_(1, 40, 1735689600000, size) {}
+    ~StopsGatewayMidway() override {
+      if (restarter_.joinable()) restarter_.join();
+    }
+    Result<size_t> Read(uint8_t* buf, size_t n) override {
+      if (!stopped_ && pos_ > (uint64_t{5} << 20)) {
+        stopped_ = true;
+        EXPECT_EQ(Gateway(rgw_, "stop-gateway"), 0);
+        restarter_ = std::thread([this] {
+          std::this_thread::sleep_for(1s);
+          EXPECT_EQ(Gateway(rgw_, "start-gateway"), 0);
+        });
+      }
+      LS_ASSIGN_OR_RETURN(size_t got, inner_.Read(buf, n));
+      pos_ += got;
+      return got;
+    }
+    bool stopped() const { return stopped_; }
+
+   private:
+    const S3Server& rgw_;
+    GeneratedLtxReader inner_;
+    uint64_t pos_ = 0;
+    bool stopped_ = false;
+    std::thread restarter_;
+  };
+
+  constexpr uint64_t kSize = (uint64_t{5} << 20) * 2 + 777;
+  std::optional<Result<LtxFileInfo>> written;
+  {
+    StopsGatewayMidway src(server_, kSize);
+    written.emplace(client.Write(9, 1, 40, src));
+    EXPECT_TRUE(src.stopped());
+  }  // joins the restarter
+  const Result<LtxFileInfo>& info = *written;
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, static_cast<int64_t>(kSize));
+  auto r = client.Open(9, 1, 40, 0, 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto back = (*r)->ReadAll(size_t{16} << 20);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), kSize);
+  GeneratedLtxReader expect(1, 40, 1735689600000, kSize);
+  size_t mismatches = 0;
+  for (uint64_t i = 0; i < kSize; i++) mismatches += (*back)[i] != expect.At(i);
+  EXPECT_EQ(mismatches, 0u);
 }
 
 TEST_F(S3FaultsTest, HungGatewayDelaysButDoesNotLoseWrites) {

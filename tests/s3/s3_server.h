@@ -1,7 +1,7 @@
 // The S3 server the tests talk to: a real Ceph RADOS Gateway on 127.0.0.1, started by ctest's fixture
 // (scripts/test-servers/radosgw.sh, see tests/CMakeLists.txt), which writes its address and keys to
-// LITESTREAM_S3_ENV_FILE. LITESTREAM_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY, _BUCKET) in the
-// environment point the tests at another server instead.
+// LITESTREAM_S3_ENV_FILE. LITESTREAM_TEST_S3_ENDPOINT (+ _ACCESS_KEY, _SECRET_KEY, _BUCKET, and _DIR for a
+// server started by radosgw.sh) in the environment point the tests at another server instead.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -31,7 +31,7 @@ inline S3Server LoadS3Server() {
     if (eq != std::string::npos) vars[line.substr(0, eq)] = line.substr(eq + 1);
   }
   for (const char* name : {"LITESTREAM_TEST_S3_ENDPOINT", "LITESTREAM_TEST_S3_ACCESS_KEY",
-                           "LITESTREAM_TEST_S3_SECRET_KEY", "LITESTREAM_TEST_S3_BUCKET"}) {
+                           "LITESTREAM_TEST_S3_SECRET_KEY", "LITESTREAM_TEST_S3_BUCKET", "LITESTREAM_TEST_S3_DIR"}) {
     if (const char* v = std::getenv(name); v != nullptr && *v != '\0') vars[name] = v;
   }
   return {vars["LITESTREAM_TEST_S3_ENDPOINT"], vars["LITESTREAM_TEST_S3_ACCESS_KEY"],

@@ -3,15 +3,22 @@
 // product end to end (replicate through the binary, restore latest / TXID / timestamp from an s3:// URL).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <thread>
 
 #include "litestream/config.h"
 #include "litestream/restore.h"
 #include "s3/s3_server.h"
 #include "storage/conformance.h"
+#include "storage/registry.h"
 #include "support/cli_runner.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
@@ -116,6 +123,7 @@ TEST_F(S3StorageTest, WrongSecretIsAClearErrorThatNeverShowsTheSecret) {
   EXPECT_EQ(files.status().code(), StatusCode::kFailedPrecondition) << msg;
   EXPECT_NE(msg.find(server_.bucket), std::string::npos) << msg;
   EXPECT_NE(msg.find("SignatureDoesNotMatch"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("wrong credentials"), std::string::npos) << msg;
   EXPECT_NE(msg.find(server_.access_key), std::string::npos) << msg;
   EXPECT_EQ(msg.find("definitely-not-the-secret-xyz"), std::string::npos) << msg;
 
@@ -231,6 +239,184 @@ TEST_F(S3StorageTest, ListingPagesPastAThousandKeys) {
   auto none = client.List(0, 0);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// A source that breaks after `good` bytes: a snapshot whose input fails in the middle of an upload.
+class BreaksAfter final : public Reader {
+ public:
+  BreaksAfter(TXID min_txid, TXID max_txid, uint64_t good) : inner_(min_txid, max_txid, kTs, good + 1), good_(good) {}
+  Result<size_t> Read(uint8_t* buf, size_t n) override {
+    if (pos_ >= good_) return Status::IOError("source broke");
+    LS_ASSIGN_OR_RETURN(size_t got, inner_.Read(buf, static_cast<size_t>(std::min<uint64_t>(n, good_ - pos_))));
+    pos_ += got;
+    return got;
+  }
+
+ private:
+  GeneratedLtxReader inner_;
+  uint64_t good_;
+  uint64_t pos_ = 0;
+};
+
+// A streamed snapshot larger than part-size goes up as a multipart upload, parts in parallel.
+TEST_F(S3StorageTest, MultipartUploadInParallelParts) {
+  s3::S3Options options = TestS3Options(server_, path_);
+  options.concurrency = 3;
+  s3::S3StorageClient client(options);
+  constexpr uint64_t kSize = (uint64_t{5} << 20) * 3 + 12345;  // four parts, the last one short
+  GeneratedLtxReader src(1, 20, kTs, kSize);
+  auto info = client.Write(9, 1, 20, src);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, static_cast<int64_t>(kSize));
+  // S3 gives a multipart object the ETag "<md5 of the part md5s>-<part count>".
+  auto [rc, head] = Shell(Aws("s3api head-object --bucket " + server_.bucket + " --key " + client.Key(9, 1, 20)));
+  ASSERT_EQ(rc, 0) << head;
+  EXPECT_NE(head.find("-4\\\""), std::string::npos) << head;
+  EXPECT_NE(head.find("\"litestream-timestamp\": \"2025-01-01T00:00:00.123Z\""), std::string::npos) << head;
+  auto r = client.Open(9, 1, 20, 0, 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  GeneratedLtxReader expect(1, 20, kTs, kSize);
+  std::vector<uint8_t> buf(1 << 20);
+  uint64_t offset = 0, mismatches = 0;
+  for (int i = 0; i < 100; i++) {  // bounded: 16 reads of 1 MiB suffice
+    auto n = (*r)->Read(buf.data(), buf.size());
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+    for (size_t j = 0; j < *n; j++) mismatches += buf[j] != expect.At(offset + j);
+    offset += *n;
+  }
+  EXPECT_EQ(offset, kSize);
+  EXPECT_EQ(mismatches, 0u);
+}
+
+// A multipart upload whose source fails is aborted: no object, no orphaned upload holding parts.
+TEST_F(S3StorageTest, FailedMultipartUploadIsAborted) {
+  s3::S3StorageClient client(TestS3Options(server_, path_));
+  BreaksAfter src(1, 30, (uint64_t{7} << 20));  // the first part is uploaded, the second never completes
+  auto info = client.Write(9, 1, 30, src);
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find("source broke"), std::string::npos) << info.status().ToString();
+  auto files = client.List(9, 0);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_TRUE(files->empty());
+  auto [rc, uploads] =
+      Shell(Aws("s3api list-multipart-uploads --bucket " + server_.bucket + " --prefix " + path_ + "/"));
+  ASSERT_EQ(rc, 0) << uploads;
+  EXPECT_EQ(uploads.find("UploadId"), std::string::npos) << uploads;
+}
+
+// Replicas whose paths share a prefix ("x/db" and "x/db2") never see or delete each other's files, and
+// listings page with continuation tokens at any page size.
+TEST_F(S3StorageTest, NestedPathsAreIsolatedAndListingsPage) {
+  s3::S3Options a_options = TestS3Options(server_, path_ + "/db");
+  a_options.list_max_keys = 2;
+  s3::S3StorageClient a(a_options);
+  s3::S3StorageClient b(TestS3Options(server_, path_ + "/db2"));
+  for (TXID t = 1; t <= 5; t++) MustWrite(a, 0, t, t, 100);
+  MustWrite(b, 0, 1, 1, 100);
+  MustWrite(b, 0, 2, 2, 100);
+  auto a_files = a.List(0, 0);
+  ASSERT_TRUE(a_files.ok()) << a_files.status().ToString();
+  ASSERT_EQ(a_files->size(), 5u);  // three pages of at most two keys
+  for (TXID t = 1; t <= 5; t++) EXPECT_EQ((*a_files)[t - 1].min_txid, t);
+  auto a_seek = a.List(0, 4, /*use_metadata=*/true);
+  ASSERT_TRUE(a_seek.ok());
+  ASSERT_EQ(a_seek->size(), 2u);
+  EXPECT_EQ((*a_seek)[0].created_at, MillisToTime(kTs));
+  ASSERT_TRUE(a.RemoveAll().ok());
+  auto a_after = a.List(0, 0);
+  ASSERT_TRUE(a_after.ok());
+  EXPECT_TRUE(a_after->empty());
+  auto b_files = b.List(0, 0);
+  ASSERT_TRUE(b_files.ok());
+  EXPECT_EQ(b_files->size(), 2u);
+}
+
+// Sets (or, with nullptr, unsets) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name); old != nullptr) old_ = old;
+    if (value != nullptr) setenv(name, value, 1);
+    else unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_) setenv(name_.c_str(), old_->c_str(), 1);
+    else unsetenv(name_.c_str());
+  }
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// Credentials from the AWS shared credentials file (AWS_SHARED_CREDENTIALS_FILE, profile AWS_PROFILE)
+// when neither the config nor the environment has keys.
+TEST_F(S3StorageTest, SharedCredentialsFileProfile) {
+  const std::string dir = MakeTempDir("s3-creds");
+  std::ofstream(dir + "/credentials") << "[default]\naws_access_key_id = WRONGKEY\naws_secret_access_key = wrong\n\n"
+                                      << "# the tests' user\n[litestream-test]\naws_access_key_id = "
+                                      << server_.access_key << "\naws_secret_access_key = " << server_.secret_key
+                                      << "\n";
+  ScopedEnv file("AWS_SHARED_CREDENTIALS_FILE", (dir + "/credentials").c_str());
+  ScopedEnv profile("AWS_PROFILE", "litestream-test");
+  ScopedEnv no_key("AWS_ACCESS_KEY_ID", nullptr), no_secret("AWS_SECRET_ACCESS_KEY", nullptr);
+  ScopedEnv no_ls_key("LITESTREAM_ACCESS_KEY_ID", nullptr), no_ls_secret("LITESTREAM_SECRET_ACCESS_KEY", nullptr);
+  auto config = ParseReplicaURL("s3://" + server_.bucket + "/" + path_ + "?endpoint=" + server_.endpoint);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto options = s3::OptionsFromConfig(*config);
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->credentials.access_key_id, server_.access_key);
+  EXPECT_TRUE(options->force_path_style);  // an explicit endpoint means path style, as upstream
+  auto client = NewStorageClient(*config);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  MustWrite(**client, 0, 1, 1, 100);
+  auto files = (*client)->List(0, 0);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_EQ(files->size(), 1u);
+
+  // The default profile's (wrong) keys are used without AWS_PROFILE: a clear credentials error.
+  ScopedEnv default_profile("AWS_PROFILE", nullptr);
+  auto wrong = NewStorageClient(*config);
+  ASSERT_TRUE(wrong.ok()) << wrong.status().ToString();
+  auto denied = (*wrong)->List(0, 0);
+  ASSERT_FALSE(denied.ok());
+  EXPECT_NE(denied.status().message().find("WRONGKEY"), std::string::npos) << denied.status().ToString();
+}
+
+// LITESTREAM_ACCESS_KEY_ID / LITESTREAM_SECRET_ACCESS_KEY are the fallback names for the keys.
+TEST_F(S3StorageTest, LitestreamCredentialVariables) {
+  const std::map<std::string, std::string> env = {{"LITESTREAM_ACCESS_KEY_ID", server_.access_key},
+                                                  {"LITESTREAM_SECRET_ACCESS_KEY", server_.secret_key}};
+  auto config = ParseReplicaURL("s3://" + server_.bucket + "/" + path_ + "?endpoint=" + server_.endpoint,
+                                [&env](std::string_view name) -> std::optional<std::string> {
+                                  auto it = env.find(std::string(name));
+                                  if (it == env.end()) return std::nullopt;
+                                  return it->second;
+                                });
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto client = NewStorageClient(*config);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto files = (*client)->List(0, 0);
+  EXPECT_TRUE(files.ok()) << files.status().ToString();
+}
+
+// The total retry budget bounds a request against a dead server, whatever max_attempts says.
+TEST_F(S3StorageTest, RetriesStopAtTheTimeBudget) {
+  s3::S3Options options = TestS3Options(server_, path_);
+  options.endpoint = "http://127.0.0.1:1";
+  options.max_attempts = 1000;
+  options.retry_base = std::chrono::milliseconds(50);
+  options.retry_max = std::chrono::milliseconds(50);
+  options.max_retry_time = std::chrono::milliseconds(300);
+  s3::S3StorageClient client(options);
+  const auto start = std::chrono::steady_clock::now();
+  auto files = client.List(0, 0);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(files.ok());
+  EXPECT_EQ(files.status().code(), StatusCode::kUnavailable);
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  EXPECT_EQ(files.status().message().find("after 1000 attempts"), std::string::npos) << files.status().ToString();
 }
 
 // The product end to end over S3: `litestream replicate` from a config, restores from the s3:// URL.

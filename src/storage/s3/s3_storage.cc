@@ -237,7 +237,11 @@ Result<S3Options> OptionsFromConfig(const ReplicaConfig& config) {
   }
   o.credentials.access_key_id = config.access_key_id;
   o.credentials.secret_access_key = config.secret_access_key;
-  if (const char* token = std::getenv("AWS_SESSION_TOKEN"); token != nullptr && !o.credentials.access_key_id.empty()) {
+  // A session token belongs to the temporary key in AWS_ACCESS_KEY_ID, never to a key from the config file.
+  const char* env_key = std::getenv("AWS_ACCESS_KEY_ID");
+  const char* token = std::getenv("AWS_SESSION_TOKEN");
+  if (token != nullptr && env_key != nullptr && !o.credentials.access_key_id.empty() &&
+      o.credentials.access_key_id == env_key) {
     o.credentials.session_token = token;
   }
   if (o.credentials.access_key_id.empty() || o.credentials.secret_access_key.empty()) {
@@ -406,13 +410,18 @@ Result<S3StorageClient::Response> S3StorageClient::SendOnce(const Request& reque
 
 Result<S3StorageClient::Response> S3StorageClient::Send(const Request& request) {
   std::mt19937_64 rng(std::random_device{}());
+  const auto start = std::chrono::steady_clock::now();
   Status last;
+  int attempts = 0;
   for (int attempt = 0; attempt < std::max(1, options_.max_attempts); attempt++) {
     if (attempt > 0) {
-      // Exponential backoff with full jitter.
+      // Exponential backoff with jitter (half to all of the capped delay), within the total retry budget.
       const int64_t cap = std::min<int64_t>(options_.retry_max.count(), options_.retry_base.count() << std::min(attempt, 16));
-      Sleep(milliseconds(std::uniform_int_distribution<int64_t>(cap / 2, std::max<int64_t>(cap, 1))(rng)));
+      const milliseconds delay(std::uniform_int_distribution<int64_t>(cap / 2, std::max<int64_t>(cap, 1))(rng));
+      if (std::chrono::steady_clock::now() - start + delay > options_.max_retry_time) break;
+      Sleep(delay);
     }
+    attempts++;
     auto conn = AcquireConnection();
     auto response = SendOnce(request, *conn);
     if (!response.ok()) {
@@ -426,7 +435,7 @@ Result<S3StorageClient::Response> S3StorageClient::Send(const Request& request) 
     }
     return response;
   }
-  return Status::Unavailable(last.message() + " (after " + std::to_string(options_.max_attempts) + " attempts)");
+  return Status::Unavailable(last.message() + " (after " + std::to_string(attempts) + " attempts)");
 }
 
 Status S3StorageClient::ErrorFor(const std::string& op, const std::string& key, const Response& r) const {
@@ -435,9 +444,14 @@ Status S3StorageClient::ErrorFor(const std::string& op, const std::string& key, 
   std::string where = op + " s3://" + options_.bucket + (key.empty() ? "" : "/" + key);
   std::string text = where + ": HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
                      (message.empty() ? "" : ": " + message);
-  if (code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" || code == "AccessDenied" || r.status == 403) {
-    return Status::FailedPrecondition(text + " (check access-key-id " + options_.credentials.access_key_id +
-                                      " and its secret key)");
+  // Credentials problems name the key id (never the secret) so the user knows which key to fix.
+  if (code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId") {
+    return Status::FailedPrecondition(text + " (wrong credentials: check access-key-id " +
+                                      options_.credentials.access_key_id + " and its secret key)");
+  }
+  if (code == "AccessDenied" || r.status == 403) {
+    return Status::FailedPrecondition(text + " (access denied: check the permissions of access-key-id " +
+                                      options_.credentials.access_key_id + " on bucket " + options_.bucket + ")");
   }
   if (code == "NoSuchBucket") return Status::NotFound(text + " (bucket " + options_.bucket + " does not exist)");
   if (code == "NoSuchKey" || r.status == 404) return Status::NotFound(text);
@@ -459,6 +473,7 @@ Result<std::vector<LtxFileInfo>> S3StorageClient::List(int level, TXID seek, boo
     Request req;
     req.method = "GET";
     req.query = {{"list-type", "2"}, {"prefix", prefix}};
+    if (options_.list_max_keys > 0) req.query.emplace_back("max-keys", std::to_string(options_.list_max_keys));
     // Keys sort by min TXID (fixed-width hex): start after "<seek>" skips lower ones server-side.
     if (seek > 0 && token.empty()) req.query.emplace_back("start-after", prefix + FormatTXID(seek - 1) + "~");
     if (!token.empty()) req.query.emplace_back("continuation-token", token);
@@ -789,6 +804,7 @@ Status S3StorageClient::RemoveAll() {
     Request req;
     req.method = "GET";
     req.query = {{"list-type", "2"}, {"prefix", prefix}};
+    if (options_.list_max_keys > 0) req.query.emplace_back("max-keys", std::to_string(options_.list_max_keys));
     if (!token.empty()) req.query.emplace_back("continuation-token", token);
     LS_ASSIGN_OR_RETURN(Response r, Send(req));
     if (r.status != 200) return ErrorFor("list", prefix, r);

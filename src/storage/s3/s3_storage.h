@@ -47,12 +47,17 @@ struct S3Options {
 
   // Transport.
   int max_attempts = 6;  // per request, network errors / 5xx / 429
+  // Total time one request may spend in retries: no further attempt starts once this much has passed.
+  std::chrono::milliseconds max_retry_time{60000};
   std::chrono::milliseconds retry_base{100};
   std::chrono::milliseconds retry_max{5000};
   std::chrono::milliseconds connect_timeout{10000};
   // A transfer slower than 1 KiB/s for this long is aborted (and retried).
   std::chrono::milliseconds low_speed_time{30000};
   size_t read_chunk_bytes = 8 << 20;  // bytes fetched per ranged GET while streaming a file
+  // ListObjectsV2 max-keys; 0 leaves the server's default (1000). Tests use small pages to exercise
+  // continuation tokens without writing thousands of objects.
+  int list_max_keys = 0;
   // Waits between retries; tests inject a fast one. Null: std::this_thread::sleep_for.
   std::function<void(std::chrono::milliseconds)> sleep;
 };
