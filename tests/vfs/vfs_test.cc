@@ -74,6 +74,20 @@ class VfsTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   }
 
+  // A replicator in this process that syncs and compacts only when told to (tests control the replica's
+  // files exactly).
+  std::unique_ptr<Store> ManualStore(std::shared_ptr<StorageClient> client) {
+    StoreOptions options;
+    options.background_jobs = false;
+    auto store = std::make_unique<Store>(options, Logger());
+    DbEntry e;
+    e.db.path = db_;
+    e.client = std::move(client);
+    e.monitor_interval = std::chrono::milliseconds(0);
+    EXPECT_TRUE(store->Open({e}).ok());
+    return store;
+  }
+
   std::string Uri(const std::string& params = "") const {
     return "file:app.db?vfs=litestream&replica_url=file://" + replica_ + params;
   }
@@ -221,16 +235,9 @@ TEST_F(VfsTest, PollBridgesAnL0GapThroughLevel1) {
   app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
   app.Exec(InsertBlobs(30, 1000));
   auto client = std::make_shared<FileStorageClient>(replica_);
-  StoreOptions options;
-  options.background_jobs = false;
-  Store store(options, Logger());
-  DbEntry e;
-  e.db.path = db_;
-  e.client = client;
-  e.monitor_interval = std::chrono::milliseconds(0);
-  ASSERT_TRUE(store.Open({e}).ok());
-  ASSERT_TRUE(store.SyncAll().ok());
-  ASSERT_TRUE(store.CompactAll(1).ok());
+  auto store = ManualStore(client);
+  ASSERT_TRUE(store->SyncAll().ok());
+  ASSERT_TRUE(store->CompactAll(1).ok());
 
   ReplicaConn conn(Uri("&poll_interval=50ms"));
   ASSERT_EQ(conn.rc(), SQLITE_OK) << conn.error();
@@ -240,9 +247,9 @@ TEST_F(VfsTest, PollBridgesAnL0GapThroughLevel1) {
 
   for (int i = 0; i < 3; i++) {
     app.Exec(InsertBlobs(10, 1000));
-    ASSERT_TRUE(store.SyncAll().ok());
+    ASSERT_TRUE(store->SyncAll().ok());
   }
-  ASSERT_TRUE(store.CompactAll(1).ok());
+  ASSERT_TRUE(store->CompactAll(1).ok());
   auto l0 = client->List(0, seen + 1);
   ASSERT_TRUE(l0.ok());
   ASSERT_GE(l0->size(), 3u);
@@ -250,7 +257,7 @@ TEST_F(VfsTest, PollBridgesAnL0GapThroughLevel1) {
   ASSERT_TRUE(client->Remove(*l0).ok());
   ASSERT_TRUE(WaitFor([&] { return conn.Query(sql) == app.Query(sql); }, 10s)) << conn.Query(sql);
   EXPECT_EQ(conn.Query("PRAGMA integrity_check"), "ok");
-  EXPECT_TRUE(store.Close().ok());
+  EXPECT_TRUE(store->Close().ok());
 }
 
 // L0 retention deletes level-0 files an open reader's index points to (after they were compacted): reads
@@ -259,17 +266,10 @@ TEST_F(VfsTest, ReadsSurviveRetentionOfIndexedFiles) {
   AppDb app(db_);
   app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
   auto client = std::make_shared<FileStorageClient>(replica_);
-  StoreOptions options;
-  options.background_jobs = false;
-  Store store(options, Logger());
-  DbEntry e;
-  e.db.path = db_;
-  e.client = client;
-  e.monitor_interval = std::chrono::milliseconds(0);
-  ASSERT_TRUE(store.Open({e}).ok());
+  auto store = ManualStore(client);
   for (int i = 0; i < 4; i++) {
     app.Exec(InsertBlobs(20, 1500));
-    ASSERT_TRUE(store.SyncAll().ok());
+    ASSERT_TRUE(store->SyncAll().ok());
   }
   ReplicaConn conn(Uri("&cache_size=0&poll_interval=10s"));  // no page cache: every read fetches
   ASSERT_EQ(conn.rc(), SQLITE_OK) << conn.error();
@@ -278,14 +278,14 @@ TEST_F(VfsTest, ReadsSurviveRetentionOfIndexedFiles) {
   const std::string txid = conn.Query("SELECT litestream_txid()");
   EXPECT_EQ(conn.Query(sql), want);
 
-  ASSERT_TRUE(store.CompactAll(1).ok());
+  ASSERT_TRUE(store->CompactAll(1).ok());
   auto l0 = client->List(0, 0);
   ASSERT_TRUE(l0.ok());
   ASSERT_TRUE(client->Remove(*l0).ok());  // every L0 file the index points to is gone
   EXPECT_EQ(conn.Query(sql), want);
   EXPECT_EQ(conn.Query("PRAGMA integrity_check"), "ok");
   EXPECT_EQ(conn.Query("SELECT litestream_txid()"), txid);
-  EXPECT_TRUE(store.Close().ok());
+  EXPECT_TRUE(store->Close().ok());
 }
 
 // VFS.md §16 lists bugs of the upstream extension (v0.5.17); each check below shows we do not have it.
