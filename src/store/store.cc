@@ -89,7 +89,6 @@ struct Store::DbHandle {
   bool sync_requested = false;  // the next sync job run syncs even if the WAL looks unchanged
   bool removed = false;
   SystemTime last_sync_at{};
-  SystemTime last_upload_at{};
 
   void SetError(const std::string& e) {
     std::lock_guard<std::mutex> lock(mu);
@@ -356,7 +355,6 @@ DbStatus Store::StatusOfHandle(DbHandle& h) const {
   std::lock_guard<std::mutex> lock(h.mu);
   st.last_error = h.last_error;
   st.last_sync_at = h.last_sync_at;
-  st.last_upload_at = h.last_upload_at;
   return st;
 }
 
@@ -498,7 +496,6 @@ SteadyTime Store::RunUpload(DbHandle& h) {
   h.SetError("");
   {
     std::lock_guard<std::mutex> lock(h.mu);
-    h.last_upload_at = Now(clock_);
     TXID pos = h.replica->CachedPos();
     auto& l0 = h.max_by_level[0];
     if (pos > l0.max_txid) l0 = LtxFileInfo{0, pos, pos, 0, Now(clock_)};

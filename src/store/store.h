@@ -62,7 +62,6 @@ struct DbStatus {
   TXID replica_txid = 0;
   bool in_sync = false;       // the replica holds every local L0 file
   SystemTime last_sync_at{};  // last successful sync of the WAL (epoch if none yet)
-  SystemTime last_upload_at{};
   // How long the oldest local L0 file not yet on the replica has been waiting (0 when in sync).
   milliseconds lag{0};
   std::string last_error;

@@ -55,7 +55,6 @@ struct FileState {
   std::condition_variable cv;
   bool closing = false;
   std::thread poller;
-  std::string poll_error;
   std::optional<SystemTime> target;  // time travel: the state at this time; polling is suspended
   std::optional<std::chrono::steady_clock::time_point> last_poll_ok;
 
@@ -68,8 +67,9 @@ struct FileState {
         lock.unlock();
         auto polled = image->Poll();
         lock.lock();
-        if (target) continue;  // time travel started meanwhile (its rebuild dropped what was staged)
-        poll_error = polled.ok() ? "" : polled.status().ToString();
+        // Time travel started meanwhile (its rebuild dropped what was staged). A failed poll shows as a
+        // growing litestream_lag() and is retried next tick.
+        if (target) continue;
         if (polled.ok()) last_poll_ok = std::chrono::steady_clock::now();
         // With no transaction open, install right away so the next one starts from it.
         if (polled.ok() && *polled && lock_level_none()) image->ApplyPending();
@@ -192,7 +192,10 @@ int Lock(sqlite3_file* f, int level) {
     if (level >= SQLITE_LOCK_RESERVED) return SQLITE_READONLY;
     std::lock_guard<std::mutex> lock(state->mu);
     // A read transaction starts: install what the poller staged, so the transaction sees one state.
-    if (state->lock_level == SQLITE_LOCK_NONE && level == SQLITE_LOCK_SHARED) state->image->ApplyPending();
+    // Never while time-travelling: a poll that raced with the rebuild may have staged newer files.
+    if (state->lock_level == SQLITE_LOCK_NONE && level == SQLITE_LOCK_SHARED && !state->target) {
+      state->image->ApplyPending();
+    }
     state->lock_level = level;
     return SQLITE_OK;
   });
