@@ -17,6 +17,8 @@ constexpr int64_t kWalFrameHeaderSize = 24;
 constexpr int kDiskFullSweepThreshold = 3;
 // How often OpenSnapshot syncs and re-checks before giving up on a WAL that keeps restarting under it.
 constexpr int kSnapshotSyncAttempts = 3;
+// How long a checkpoint waits for another connection's checkpoint to finish.
+constexpr std::chrono::milliseconds kCheckpointBusyWait{200};
 // Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
 constexpr int kMaxChunksPerSyncToEnd = 1000;
 
@@ -123,6 +125,7 @@ void Database::CloseLocked() {
   db_file_.reset();
   checkpoint_conn_.Close();
   write_conn_.Close();
+  read_conn_alt_.Close();
   read_conn_.Close();
   initialized_ = false;
 }
@@ -154,6 +157,7 @@ Status Database::InitLocked() {
     return SqliteStatus(rc, conn->raw(), "set persist wal");
   };
   Status s = open_conn(&read_conn_);
+  if (s.ok()) s = open_conn(&read_conn_alt_);
   if (s.ok()) s = open_conn(&write_conn_);
   if (s.ok()) {
     // The barrier competes for SQLite's write lock with the application's writers. SQLite's default busy
@@ -192,6 +196,7 @@ Status Database::InitLocked() {
     db_file_.reset();
     checkpoint_conn_.Close();
     write_conn_.Close();
+    read_conn_alt_.Close();
     read_conn_.Close();
     return s.WithContext("init");
   }
@@ -209,14 +214,21 @@ int Database::PollingBusyHandler(void* arg, int attempt) {
   return 1;
 }
 
-Status Database::AcquireReadLockLocked() {
-  if (read_tx_open_) return Status::OK();
-  LS_RETURN_IF_ERROR(read_conn_.Exec("BEGIN;"));
-  auto count = read_conn_.QueryInt("SELECT COUNT(1) FROM _litestream_seq;");
+namespace {
+Status BeginReadTransaction(SqliteConn& conn) {
+  LS_RETURN_IF_ERROR(conn.Exec("BEGIN;"));
+  auto count = conn.QueryInt("SELECT COUNT(1) FROM _litestream_seq;");
   if (!count.ok()) {
-    (void)read_conn_.Exec("ROLLBACK;");
+    (void)conn.Exec("ROLLBACK;");
     return count.status().WithContext("acquire read lock");
   }
+  return Status::OK();
+}
+}  // namespace
+
+Status Database::AcquireReadLockLocked() {
+  if (read_tx_open_) return Status::OK();
+  LS_RETURN_IF_ERROR(BeginReadTransaction(*reader_));
   read_tx_open_ = true;
   state_.synced_past_read_lock = false;
   return Status::OK();
@@ -225,7 +237,21 @@ Status Database::AcquireReadLockLocked() {
 void Database::ReleaseReadLockLocked() {
   if (!read_tx_open_) return;  // a second release is harmless (#934)
   read_tx_open_ = false;
-  if (read_conn_.is_open()) (void)read_conn_.Exec("ROLLBACK;");
+  if (reader_->is_open()) (void)reader_->Exec("ROLLBACK;");
+}
+
+// Our read mark bounds what any checkpoint may backfill, the application's included. Advanced after each
+// sync, it lets the application's own checkpoints keep the database file current, so that our barrier
+// checkpoint has little left to copy while it holds the write lock. At every moment one of the two
+// connections holds a read transaction: the WAL cannot restart under frames we have not synced.
+Status Database::AdvanceReadLockLocked() {
+  if (!read_tx_open_) return AcquireReadLockLocked();
+  SqliteConn* next = reader_ == &read_conn_ ? &read_conn_alt_ : &read_conn_;
+  LS_RETURN_IF_ERROR(BeginReadTransaction(*next));
+  (void)reader_->Exec("ROLLBACK;");
+  reader_ = next;
+  state_.synced_past_read_lock = false;
+  return Status::OK();
 }
 
 Status Database::BumpSeqLocked() {
@@ -370,6 +396,11 @@ Result<int> Database::Sync() {
         files++;
         state_.synced_since_checkpoint = true;
       }
+      if (wrote && TryLockCheckpointExclusive()) {
+        Status advanced = AdvanceReadLockLocked();
+        UnlockCheckpointExclusive();
+        if (!advanced.ok()) logger_.Debug("read lock not advanced", {{"error", advanced.message()}});
+      }
       if (!limited || reached_end || orig_wal_size >= WalSizeThreshold(EffectiveTruncatePageN())) {
         LS_RETURN_IF_ERROR(
             CheckpointIfNeededLocked(orig_wal_size, state_.last_synced_wal_offset).WithContext("checkpoint"));
@@ -471,7 +502,12 @@ Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal
   };
 
   // 2. PASSIVE by size.
-  if (new_wal_size >= WalSizeThreshold(options_.min_checkpoint_page_count)) return passive_ignoring_busy();
+  if (new_wal_size >= WalSizeThreshold(options_.min_checkpoint_page_count)) {
+    const SystemTime now = clock_->Now();
+    if (now - last_size_checkpoint_at_ < options_.min_size_checkpoint_spacing) return Status::OK();
+    last_size_checkpoint_at_ = now;
+    return passive_ignoring_busy();
+  }
 
   // 3. PASSIVE by time, only if something was synced since the last checkpoint (#896).
   if (options_.checkpoint_interval.count() > 0 && state_.synced_since_checkpoint &&
@@ -510,6 +546,13 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
     return Status::OK();
   };
   LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
+  if (mode == CheckpointMode::kPassive) {
+    // Backfill up to what we just synced before taking the barrier, so that the checkpoint under the
+    // barrier (which blocks the application's writers) only copies the commits since. Busy means the
+    // application's autocheckpoint is doing that already.
+    LS_RETURN_IF_ERROR(AdvanceReadLockLocked().WithContext("advance read lock"));
+    LS_RETURN_IF_ERROR(ExecCheckpoint(mode).WithContext("checkpoint before barrier"));
+  }
 
   // PASSIVE: hold the write lock (a barrier) so no commit lands between our last sync and the checkpoint.
   bool barrier = false;
@@ -536,7 +579,7 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
 
   // Execute: our read transaction must not pin the WAL while SQLite checkpoints.
   ReleaseReadLockLocked();
-  Status exec_status = ExecCheckpoint(mode);
+  Status exec_status = ExecCheckpointWaitingForOthers(mode);
   Status relock = AcquireReadLockLocked();
   rollback_barrier();
   LS_RETURN_IF_ERROR(exec_status);
@@ -581,7 +624,19 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
   return true;
 }
 
-Status Database::ExecCheckpoint(CheckpointMode mode) {
+// A PASSIVE checkpoint does not call the busy handler: it fails at once while another connection (say,
+// the application's autocheckpoint) is checkpointing. Those finish in milliseconds, so poll briefly.
+Status Database::ExecCheckpointWaitingForOthers(CheckpointMode mode) {
+  const auto deadline = std::chrono::steady_clock::now() + kCheckpointBusyWait;
+  for (;;) {
+    bool busy = false;
+    Status s = ExecCheckpoint(mode, &busy);
+    if (!s.ok() || !busy || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+Status Database::ExecCheckpoint(CheckpointMode mode, bool* busy) {
   std::string sql = "PRAGMA wal_checkpoint(" + std::string(CheckpointModeName(mode)) + ");";
   sqlite3_stmt* stmt = nullptr;
   sqlite3* db = checkpoint_conn_.raw();
@@ -595,6 +650,7 @@ Status Database::ExecCheckpoint(CheckpointMode mode) {
                                  {"result", std::to_string(sqlite3_column_int(stmt, 0)) + "," +
                                                 std::to_string(sqlite3_column_int64(stmt, 1)) + "," +
                                                 std::to_string(sqlite3_column_int64(stmt, 2))}});
+    if (busy != nullptr) *busy = sqlite3_column_int(stmt, 0) != 0;
     rc = sqlite3_step(stmt);
   }
   sqlite3_finalize(stmt);

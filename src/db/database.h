@@ -35,6 +35,10 @@ struct DbOptions {
   std::chrono::milliseconds busy_timeout{1000};
   std::chrono::milliseconds checkpoint_interval{60'000};  // 0 disables time-based checkpoints
   uint32_t min_checkpoint_page_count = 1000;
+  // Size-triggered PASSIVE checkpoints at most this often: each one holds the application's write lock
+  // for a sync and a checkpoint, so under a steady write load they follow the sync cadence of upstream
+  // (one per monitor interval) rather than ours (up to ten per interval). 0: after every qualifying sync.
+  std::chrono::milliseconds min_size_checkpoint_spacing{0};
   uint32_t truncate_page_n = 121359;          // 0 means the default
   int64_t max_sync_wal_bytes = 64 << 20;      // per L0 file, cut at commit boundaries; 0 = unlimited
   ltx::PageEncoding page_encoding = ltx::PageEncoding::kFrame;
@@ -141,13 +145,18 @@ class Database {
   Status WriteL0Pages(Writer& out, const ltx::Header& header, RandomAccessReader& wal_file, const wal::PageMap& map,
                       bool snapshot, uint32_t prev_commit);
   Result<bool> LastPageMatch(RandomAccessReader& wal_file, ltx::Decoder& dec, int64_t frame_offset);
-  Status ExecCheckpoint(CheckpointMode mode);
+  Status ExecCheckpoint(CheckpointMode mode, bool* busy = nullptr);
+  Status ExecCheckpointWaitingForOthers(CheckpointMode mode);
   uint32_t EffectiveTruncatePageN() const;
   Status CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size);
   Result<bool> CheckpointLocked(CheckpointMode mode);  // true if the WAL was restarted
   Status AcquireReadLockLocked();
   static int PollingBusyHandler(void* arg, int attempt);  // sqlite3_busy_handler for write_conn_
   void ReleaseReadLockLocked();
+  // Moves the read transaction to the current end of the WAL without ever holding none: the other
+  // connection begins first, then the old one ends. REQUIRES: the checkpoint lock held exclusively (a
+  // snapshot stream relies on the database file holding nothing newer than its read mark).
+  Status AdvanceReadLockLocked();
   Result<TXID> PosLocked();
   Status MarkLocalCorrupt(const Status& s);  // returns s
   void InvalidatePosLocked() { SetCachedPosLocked(std::nullopt); }
@@ -176,7 +185,9 @@ class Database {
   mutable std::mutex exec_mu_;
   bool initialized_ = false;
   bool closed_ = false;
-  SqliteConn read_conn_;        // holds the long-lived read transaction
+  SqliteConn read_conn_;        // owns the main-file handle we read pages through
+  SqliteConn read_conn_alt_;    // the other half of the read-lock hand-off (AdvanceReadLockLocked)
+  SqliteConn* reader_ = &read_conn_;  // which of the two holds the long-lived read transaction
   SqliteConn write_conn_;       // barrier / lock transactions
   std::chrono::steady_clock::time_point busy_wait_started_;  // PollingBusyHandler's current wait
   SqliteConn checkpoint_conn_;  // PRAGMA wal_checkpoint and seq bumps
@@ -190,6 +201,7 @@ class Database {
   // that is waiting for the application's write lock.
   std::atomic<int64_t> published_pos_{-1};
   SyncState state_;
+  SystemTime last_size_checkpoint_at_{};
   int consecutive_disk_full_ = 0;
   std::atomic<bool> local_corrupt_{false};
 

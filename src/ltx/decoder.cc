@@ -20,7 +20,8 @@ std::string At(uint64_t offset) { return "offset " + std::to_string(offset); }
 
 }  // namespace
 
-Decoder::Decoder(Reader& in, std::string name) : in_(in), name_(std::move(name)) {}
+Decoder::Decoder(Reader& in, std::string name, size_t buffer_size)
+    : in_(in, buffer_size), name_(std::move(name)) {}
 
 Status Decoder::Fail(Status s, std::string_view where) {
   // Rules broken by the bytes are corruption, whatever the validating helper called them.

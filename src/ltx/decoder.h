@@ -40,8 +40,9 @@ namespace litestream::ltx {
 
 class Decoder final : public PageSource {
  public:
-  // `in` must outlive the decoder. `name` is used in messages (a file name or key).
-  Decoder(Reader& in, std::string name);
+  // `in` must outlive the decoder. `name` is used in messages (a file name or key). `in` is read in
+  // chunks of `buffer_size` bytes.
+  Decoder(Reader& in, std::string name, size_t buffer_size = InputStream::kDefaultBufferSize);
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
 

@@ -10,8 +10,8 @@ Status InputStream::Fill() {
   pos_ = 0;
   len_ = 0;
   if (eof_) return Status::OK();
-  LS_ASSIGN_OR_RETURN(size_t got, in_.Read(buf_.get(), kBufferSize));
-  if (got > kBufferSize) return Status::IOError("reader returned more bytes than asked for");
+  LS_ASSIGN_OR_RETURN(size_t got, in_.Read(buf_.get(), buffer_size_));
+  if (got > buffer_size_) return Status::IOError("reader returned more bytes than asked for");
   if (got == 0) eof_ = true;
   len_ = got;
   return Status::OK();
@@ -21,7 +21,7 @@ Status InputStream::ReadExact(uint8_t* dst, size_t n) {
   const uint64_t start = offset_;
   while (n > 0) {
     if (pos_ == len_) {
-      if (n >= kBufferSize && !eof_) {  // large reads bypass the buffer
+      if (n >= buffer_size_ && !eof_) {  // large reads bypass the buffer
         LS_ASSIGN_OR_RETURN(size_t got, in_.Read(dst, n));
         if (got > n) return Status::IOError("reader returned more bytes than asked for");
         if (got == 0) eof_ = true;

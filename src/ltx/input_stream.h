@@ -13,9 +13,10 @@ namespace litestream::ltx {
 
 class InputStream final : public ByteSource {
  public:
-  static constexpr size_t kBufferSize = 8 * 1024;
+  static constexpr size_t kDefaultBufferSize = 64 * 1024;
 
-  explicit InputStream(Reader& in) : in_(in), buf_(new uint8_t[kBufferSize]) {}
+  explicit InputStream(Reader& in, size_t buffer_size = kDefaultBufferSize)
+      : in_(in), buffer_size_(buffer_size), buf_(new uint8_t[buffer_size]) {}
 
   // Fills dst[0, n). At end of stream: Corruption("unexpected end of file at offset X").
   Status ReadExact(uint8_t* dst, size_t n) override;
@@ -28,6 +29,7 @@ class InputStream final : public ByteSource {
   Status Fill();
 
   Reader& in_;
+  const size_t buffer_size_;
   std::unique_ptr<uint8_t[]> buf_;
   size_t pos_ = 0;
   size_t len_ = 0;

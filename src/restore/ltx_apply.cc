@@ -1,6 +1,10 @@
 #include "restore/ltx_apply.h"
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <vector>
 
@@ -12,30 +16,78 @@
 namespace litestream {
 namespace {
 
-// Collects small writes (one page each) into large ones.
-class BufferedFileWriter final : public Writer {
+// Collects small writes (one page each) into large ones and writes them on a second thread, so that
+// decoding the next chunk overlaps with the kernel copying the previous one (and with its writeback).
+class PipelinedFileWriter final : public Writer {
  public:
-  explicit BufferedFileWriter(WritableFile& file, size_t capacity = 1 << 20) : file_(file) {
-    buf_.reserve(capacity);
+  explicit PipelinedFileWriter(WritableFile& file, size_t chunk = 4 << 20) : file_(file), chunk_(chunk) {
+    filling_.reserve(chunk_);
+    writing_.reserve(chunk_);
+    thread_ = std::thread([this] { WriteLoop(); });
   }
+  ~PipelinedFileWriter() override { (void)Finish(); }
 
   Status Write(const uint8_t* data, size_t n) override {
-    if (buf_.size() + n > buf_.capacity()) LS_RETURN_IF_ERROR(Flush());
-    if (n >= buf_.capacity()) return file_.Write(data, n);
-    buf_.insert(buf_.end(), data, data + n);
+    while (n > 0) {
+      const size_t take = std::min(n, chunk_ - filling_.size());
+      filling_.insert(filling_.end(), data, data + take);
+      data += take;
+      n -= take;
+      if (filling_.size() == chunk_) LS_RETURN_IF_ERROR(HandOff());
+    }
     return Status::OK();
   }
 
-  Status Flush() {
-    if (buf_.empty()) return Status::OK();
-    Status s = file_.Write(buf_.data(), buf_.size());
-    buf_.clear();
-    return s;
+  // Writes what is left and stops the thread. Returns the first write error.
+  Status Finish() {
+    Status s = filling_.empty() ? Status::OK() : HandOff();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      idle_.wait(lock, [&] { return !busy_; });
+      stop_ = true;
+    }
+    work_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    return s.ok() ? error_ : s;
   }
 
  private:
+  Status HandOff() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [&] { return !busy_; });
+    if (!error_.ok()) return error_;
+    filling_.swap(writing_);
+    filling_.clear();
+    busy_ = true;
+    work_.notify_one();
+    return Status::OK();
+  }
+
+  void WriteLoop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      work_.wait(lock, [&] { return busy_ || stop_; });
+      if (!busy_) return;
+      lock.unlock();
+      Status s = file_.Write(writing_.data(), writing_.size());
+      if (s.ok()) s = file_.StartWriteback();
+      lock.lock();
+      if (!s.ok() && error_.ok()) error_ = s;
+      busy_ = false;
+      idle_.notify_all();
+    }
+  }
+
   WritableFile& file_;
-  std::vector<uint8_t> buf_;
+  const size_t chunk_;
+  std::vector<uint8_t> filling_;  // the caller's
+  std::vector<uint8_t> writing_;  // the thread's while busy_
+  std::mutex mu_;
+  std::condition_variable work_, idle_;
+  bool busy_ = false;
+  bool stop_ = false;
+  Status error_;
+  std::thread thread_;
 };
 
 std::string PlanName(const RestorePlan& plan) {
@@ -57,9 +109,11 @@ Status WriteImage(StorageClient& client, FileSystem& fs, const RestorePlan& plan
                               FormatTXID(merge.header().max_txid));
   }
   LS_ASSIGN_OR_RETURN(auto file, fs.Create(tmp_path, 0644));
-  BufferedFileWriter out(*file);
-  LS_RETURN_IF_ERROR(ltx::WriteDatabaseImage(merge, out, PlanName(plan)));
-  LS_RETURN_IF_ERROR(out.Flush());
+  PipelinedFileWriter out(*file);
+  Status written = ltx::WriteDatabaseImage(merge, out, PlanName(plan));
+  Status flushed = out.Finish();
+  LS_RETURN_IF_ERROR(written);
+  LS_RETURN_IF_ERROR(flushed);
   LS_RETURN_IF_ERROR(file->Sync());
   return file->Close();
 }

@@ -66,6 +66,7 @@ Result<DbEntry> MakeDbEntry(const DbConfig& db, const std::string& meta_path) {
   e.db.busy_timeout = db.busy_timeout;
   e.db.checkpoint_interval = db.checkpoint_interval;
   e.db.min_checkpoint_page_count = static_cast<uint32_t>(db.min_checkpoint_page_count);
+  e.db.min_size_checkpoint_spacing = db.monitor_interval;
   e.db.truncate_page_n = static_cast<uint32_t>(db.truncate_page_n);
   e.db.max_sync_wal_bytes = db.max_sync_wal_bytes;
   e.db.page_encoding =

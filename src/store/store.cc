@@ -96,6 +96,13 @@ struct Store::DbHandle {
   }
 };
 
+// How long the watcher lets WAL events accumulate after handling some.
+constexpr milliseconds kWatchCoalesce{2};
+// Under a steady stream of commits a sync starts at most once per monitor-interval / kSyncSpacingDivisor
+// (100 ms by default): one L0 file per spacing instead of one per commit. A commit after a quiet spell is
+// still synced at once.
+constexpr int kSyncSpacingDivisor = 10;
+
 // inotify on the databases' directories: a write to <db>-wal kicks that database's sync job.
 class Store::Watcher {
  public:
@@ -152,8 +159,12 @@ class Store::Watcher {
         auto dir = targets_.find(ev->wd);
         if (dir == targets_.end()) continue;
         auto target = dir->second.find(ev->name);
-        if (target != dir->second.end()) scheduler_->Kick(target->second);
+        if (target != dir->second.end()) scheduler_->SoftKick(target->second);
       }
+      // A busy WAL raises an event per commit; the kicked sync job is spaced anyway (SetKickFloor), so let
+      // events pile up for a moment instead of waking for each one. The first event after a quiet spell
+      // was handled above without delay.
+      std::this_thread::sleep_for(kWatchCoalesce);
     }
   }
 
@@ -449,6 +460,8 @@ SteadyTime Store::RunSync(DbHandle& h) {
     h.syncs_started++;
   }
 
+  // Kicks that arrive while this sync runs wait for the spacing, instead of re-running it right after.
+  if (changed) scheduler_->SetKickFloor(h.sync_job.get(), now + interval / kSyncSpacingDivisor);
   auto result = SyncDatabase(h);
   {
     std::lock_guard<std::mutex> lock(h.mu);
@@ -641,9 +654,23 @@ Result<LtxFileInfo> Store::Compact(DbHandle& h, int level, bool respect_schedule
 }
 
 Result<LtxFileInfo> Store::Snapshot(DbHandle& h) {
-  LS_ASSIGN_OR_RETURN(auto reader, h.db->OpenSnapshot());
-  TXID txid = reader->txid();
-  LS_ASSIGN_OR_RETURN(LtxFileInfo info, h.replica->client().Write(kSnapshotLevel, 1, txid, *reader));
+  LtxFileInfo info;
+  TXID txid = 0;
+  // The first L0 file (TXID 1) is a snapshot already, byte for byte what a level-9 snapshot at TXID 1
+  // holds: upload it instead of reading and compressing the whole database a second time.
+  std::unique_ptr<Reader> first;
+  if (auto pos = h.db->Pos(); pos.ok() && *pos == 1) {
+    auto local = h.db->OpenLocalLtx(0, 1, 1);
+    if (local.ok()) first = std::move(*local);
+  }
+  if (first) {
+    txid = 1;
+    LS_ASSIGN_OR_RETURN(info, h.replica->client().Write(kSnapshotLevel, 1, 1, *first));
+  } else {
+    LS_ASSIGN_OR_RETURN(auto reader, h.db->OpenSnapshot());
+    txid = reader->txid();
+    LS_ASSIGN_OR_RETURN(info, h.replica->client().Write(kSnapshotLevel, 1, txid, *reader));
+  }
   {
     std::lock_guard<std::mutex> lock(h.mu);
     h.max_by_level[kSnapshotLevel] = info;

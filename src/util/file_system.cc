@@ -102,6 +102,13 @@ class PosixWritableFile final : public WritableFile {
     return Status::OK();
   }
 
+  Status StartWriteback() override {
+    if (fd_ < 0) return Status::FailedPrecondition("writeback " + path_ + ": file is closed");
+    // Some file systems do not support it (EINVAL, ENOSYS); the final fsync covers everything anyway.
+    (void)RetryEintr([&] { return ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); });
+    return Status::OK();
+  }
+
   Status Close() override {
     if (fd_ < 0) return Status::OK();
     int fd = fd_;

@@ -46,6 +46,9 @@ class WritableFile : public Writer {
  public:
   // Flushes the file's data and metadata to stable storage (fsync).
   virtual Status Sync() = 0;
+  // Starts writing what was written so far back to storage without waiting for it, so that a later Sync()
+  // has less left to do. A hint: the default does nothing.
+  virtual Status StartWriteback() { return Status::OK(); }
   // Closes the file. A second call is a no-op that returns OK. Write/Sync after Close fail.
   virtual Status Close() = 0;
 };

@@ -1,5 +1,7 @@
 #include "util/scheduler.h"
 
+#include <algorithm>
+
 namespace litestream {
 
 Scheduler::Scheduler(size_t workers) {
@@ -32,6 +34,23 @@ void Scheduler::Add(const std::shared_ptr<Job>& job, SteadyTime first_run) {
 }
 
 void Scheduler::Kick(const Job* job) { WakeAt(job, std::chrono::steady_clock::now()); }
+
+void Scheduler::SoftKick(const Job* job) {
+  SteadyTime when = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(job);
+    if (it == entries_.end()) return;
+    when = std::max(when, it->second.kick_floor);
+  }
+  WakeAt(job, when);
+}
+
+void Scheduler::SetKickFloor(const Job* job, SteadyTime floor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(job);
+  if (it != entries_.end()) it->second.kick_floor = floor;
+}
 
 void Scheduler::WakeAt(const Job* job, SteadyTime when) {
   std::lock_guard<std::mutex> lock(mu_);

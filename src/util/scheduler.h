@@ -6,6 +6,9 @@
 //  - Job::Run() returns when it wants to run again: a steady-clock time point, or kNever (only a Kick()
 //    wakes it up again).
 //  - Kick() makes a job due now. A kick that arrives while the job runs makes it run again right after.
+//  - SoftKick() is a kick that respects the job's kick floor (SetKickFloor): it makes the job due at the
+//    floor if that is later than now. Change notifications use it so that a busy source coalesces into
+//    one run per spacing interval, while an explicit request (Kick) is never delayed.
 //  - Remove() waits for a running job to finish; after it returns the job never runs again.
 //  - Stop() lets running jobs finish and drops the rest. Run() implementations must be bounded in time
 //    (every I/O has a timeout) so that Stop() and Remove() return.
@@ -55,6 +58,9 @@ class Scheduler {
   // Registers a job, first due at `first_run`.
   void Add(const std::shared_ptr<Job>& job, SteadyTime first_run = std::chrono::steady_clock::now());
   void Kick(const Job* job);
+  void SoftKick(const Job* job);
+  // SoftKick() makes the job due no earlier than `floor`.
+  void SetKickFloor(const Job* job, SteadyTime floor);
   // Makes the job due at `when` unless it is already due earlier.
   void WakeAt(const Job* job, SteadyTime when);
   void Remove(const Job* job);
@@ -69,6 +75,7 @@ class Scheduler {
     bool running = false;
     bool kicked_while_running = false;
     bool removed = false;
+    SteadyTime kick_floor{};
   };
 
   void WorkerLoop();

@@ -441,7 +441,8 @@ TEST_F(FlakyStorageTest, PrematureEndOfStreamIsResumedAtOffset) {
   // The snapshot's stream ends early twice, with progress in between.
   std::vector<uint64_t> cut_at;
   client_.on_read = [&](const LtxFileInfo& f, uint64_t offset, size_t n) -> Result<size_t> {
-    if (f.level != 9 || offset == 0) return n;
+    if (f.level != 9) return n;
+    if (offset == 0) return std::min<size_t>(n, 1000);  // short reads: the file is read at several offsets
     if (cut_at.empty() || (cut_at.size() == 1 && offset > cut_at[0])) {
       cut_at.push_back(offset);
       return size_t{0};
@@ -463,7 +464,7 @@ TEST_F(FlakyStorageTest, ReadErrorsAreRetriedWithBackoff) {
       ++failures;
       return Status::Unavailable("connection reset");
     }
-    return n;
+    return std::min<size_t>(n, 1000);  // short reads: the file is read at several offsets
   };
   auto r = RunRestore("retried.db");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -476,7 +477,7 @@ TEST_F(FlakyStorageTest, ReadErrorsAreRetriedWithBackoff) {
 TEST_F(FlakyStorageTest, GivesUpAfterThreeRetries) {
   client_.on_read = [&](const LtxFileInfo& f, uint64_t offset, size_t n) -> Result<size_t> {
     if (f.level == 0 && f.min_txid == 4 && offset > 200) return Status::Unavailable("connection reset");
-    return n;
+    return std::min<size_t>(n, 1000);  // short reads: the file is read at several offsets
   };
   auto r = RunRestore("gaveup.db");
   ASSERT_FALSE(r.ok());
