@@ -185,8 +185,8 @@ class Database {
   mutable std::mutex exec_mu_;
   bool initialized_ = false;
   bool closed_ = false;
-  SqliteConn read_conn_;        // owns the main-file handle we read pages through
-  SqliteConn read_conn_alt_;    // the other half of the read-lock hand-off (AdvanceReadLockLocked)
+  SqliteConn read_conn_;              // owns the main-file handle we read pages through
+  SqliteConn read_conn_alt_;          // the other half of the read-lock hand-off (AdvanceReadLockLocked)
   SqliteConn* reader_ = &read_conn_;  // which of the two holds the long-lived read transaction
   SqliteConn write_conn_;       // barrier / lock transactions
   std::chrono::steady_clock::time_point busy_wait_started_;  // PollingBusyHandler's current wait
