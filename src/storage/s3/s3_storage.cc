@@ -260,18 +260,18 @@ Result<S3Options> OptionsFromConfig(const ReplicaConfig& config) {
 
 class S3StorageClient::Connection {
  public:
-  Connection() : curl_(curl_easy_init()) {}
+  explicit Connection(const CurlApi& api) : api_(api), curl_(api.easy_init()) {}
   ~Connection() {
-    if (curl_ != nullptr) curl_easy_cleanup(curl_);
+    if (curl_ != nullptr) api_.easy_cleanup(curl_);
   }
   CURL* get() const { return curl_; }
 
  private:
+  const CurlApi& api_;
   CURL* curl_;
 };
 
-S3StorageClient::S3StorageClient(S3Options options) : options_(std::move(options)) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);  // reference-counted; safe to call repeatedly
+S3StorageClient::S3StorageClient(S3Options options) : options_(std::move(options)), curl_(LoadCurl()) {
   std::string endpoint = options_.endpoint;
   if (endpoint.empty()) endpoint = "https://s3." + options_.region + ".amazonaws.com";
   size_t sep = endpoint.find("://");
@@ -280,10 +280,7 @@ S3StorageClient::S3StorageClient(S3Options options) : options_(std::move(options
   while (!host_.empty() && host_.back() == '/') host_.pop_back();
 }
 
-S3StorageClient::~S3StorageClient() {
-  pool_.clear();
-  curl_global_cleanup();
-}
+S3StorageClient::~S3StorageClient() = default;
 
 std::string S3StorageClient::Describe() const {
   return "s3://" + options_.bucket + (options_.path.empty() ? "" : "/" + options_.path);
@@ -304,7 +301,7 @@ std::unique_ptr<S3StorageClient::Connection> S3StorageClient::AcquireConnection(
       return c;
     }
   }
-  return std::make_unique<Connection>();
+  return std::make_unique<Connection>(**curl_);
 }
 
 void S3StorageClient::ReleaseConnection(std::unique_ptr<Connection> conn) {
@@ -356,59 +353,61 @@ Result<S3StorageClient::Response> S3StorageClient::SendOnce(const Request& reque
   const std::string query = CanonicalQuery(request.query);
   if (!query.empty()) url += "?" + query;
 
+  const CurlApi& api = **curl_;
   CURL* curl = conn.get();
-  curl_easy_reset(curl);
+  api.easy_reset(curl);
   curl_slist* headers = nullptr;
   for (const auto& [k, v] : sr.headers) {
     if (k == "host") continue;  // curl sends it from the URL
-    headers = curl_slist_append(headers, (k + ": " + v).c_str());
+    headers = api.slist_append(headers, (k + ": " + v).c_str());
   }
-  for (const auto& [k, v] : auth) headers = curl_slist_append(headers, (k + ": " + v).c_str());
-  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  if (request.body == nullptr) headers = curl_slist_append(headers, "Content-Type:");
+  for (const auto& [k, v] : auth) headers = api.slist_append(headers, (k + ": " + v).c_str());
+  headers = api.slist_append(headers, "Expect:");  // no 100-continue round trip
+  if (request.body == nullptr) headers = api.slist_append(headers, "Content-Type:");
 
   Response response;
   UploadBody body{request.body, request.body_size};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count() / 1000));
+  api.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  api.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  api.easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
+  api.easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  api.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  api.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count() / 1000));
   if (options_.skip_verify) {
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
   if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT" || request.method == "POST") {
-    if (request.method == "PUT") curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-    else curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &body);
+    if (request.method == "PUT") api.easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    else api.easy_setopt(curl, CURLOPT_POST, 1L);
+    api.easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
+    api.easy_setopt(curl, CURLOPT_READDATA, &body);
     if (request.method == "PUT") {
-      curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body_size));
+      api.easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body_size));
     } else {
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body_size));
+      api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body_size));
     }
   } else if (request.method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
+  CURLcode rc = api.easy_perform(curl);
+  api.slist_free_all(headers);
   if (rc != CURLE_OK) {
     return Status::Unavailable(request.method + " " + Describe() + (request.key.empty() ? "" : " key " + request.key) +
-                               ": " + curl_easy_strerror(rc));
+                               ": " + api.easy_strerror(rc));
   }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }
 
 Result<S3StorageClient::Response> S3StorageClient::Send(const Request& request) {
+  if (!curl_.ok()) return curl_.status();
   std::mt19937_64 rng(std::random_device{}());
   const auto start = std::chrono::steady_clock::now();
   Status last;

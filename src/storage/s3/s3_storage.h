@@ -13,6 +13,8 @@
 //   errors name the operation, bucket and key, and never the secret.
 #pragma once
 
+#include "storage/s3/curl_api.h"
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -119,6 +121,7 @@ class S3StorageClient final : public StorageClient {
   void Sleep(std::chrono::milliseconds d) const;
 
   const S3Options options_;
+  Result<const CurlApi*> curl_;  // libcurl, loaded on first use (curl_api.h)
   std::string scheme_, host_;  // of the endpoint
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Connection>> pool_;
