@@ -17,6 +17,8 @@ constexpr int64_t kWalFrameHeaderSize = 24;
 constexpr int kDiskFullSweepThreshold = 3;
 // How often OpenSnapshot syncs and re-checks before giving up on a WAL that keeps restarting under it.
 constexpr int kSnapshotSyncAttempts = 3;
+// One attempt at the barrier's write lock; the checkpoint syncs between attempts.
+constexpr std::chrono::milliseconds kBarrierAttempt{10};
 // How long a checkpoint waits for another connection's checkpoint to finish.
 constexpr std::chrono::milliseconds kCheckpointBusyWait{200};
 // Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
@@ -163,6 +165,7 @@ Status Database::InitLocked() {
     // The barrier competes for SQLite's write lock with the application's writers. SQLite's default busy
     // handler sleeps 1..100 ms between attempts, so against a writer that commits back to back it almost
     // never wins and the WAL grows; polling every 100 us catches the gaps between the writer's transactions.
+    busy_wait_limit_ = options_.busy_timeout;
     sqlite3_busy_handler(write_conn_.raw(), &Database::PollingBusyHandler, this);
   }
   if (s.ok()) s = open_conn(&checkpoint_conn_);
@@ -209,7 +212,7 @@ int Database::PollingBusyHandler(void* arg, int attempt) {
   auto* db = static_cast<Database*>(arg);
   auto now = std::chrono::steady_clock::now();
   if (attempt == 0) db->busy_wait_started_ = now;
-  if (now - db->busy_wait_started_ >= db->options_.busy_timeout) return 0;
+  if (now - db->busy_wait_started_ >= db->busy_wait_limit_) return 0;
   std::this_thread::sleep_for(std::chrono::microseconds(100));
   return 1;
 }
@@ -547,11 +550,14 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
   };
   LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
   if (mode == CheckpointMode::kPassive) {
-    // Backfill up to what we just synced before taking the barrier, so that the checkpoint under the
-    // barrier (which blocks the application's writers) only copies the commits since. Busy means the
-    // application's autocheckpoint is doing that already.
+    // Backfill what we have synced before taking the barrier (which blocks the application's writers),
+    // then catch up with the commits made meanwhile: the barrier then only covers the commits since that
+    // last sync, and copies the pages of the commits since the backfill. Busy means the application's
+    // autocheckpoint is backfilling already.
     LS_RETURN_IF_ERROR(AdvanceReadLockLocked().WithContext("advance read lock"));
     LS_RETURN_IF_ERROR(ExecCheckpoint(mode).WithContext("checkpoint before barrier"));
+    LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
+    LS_RETURN_IF_ERROR(AdvanceReadLockLocked().WithContext("advance read lock"));
   }
 
   // PASSIVE: hold the write lock (a barrier) so no commit lands between our last sync and the checkpoint.
@@ -561,9 +567,22 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
     barrier = false;
   };
   if (mode == CheckpointMode::kPassive) {
-    LS_RETURN_IF_ERROR(write_conn_.Exec("BEGIN;"));
-    barrier = true;
-    Status s = write_conn_.Exec("INSERT INTO _litestream_lock (id) VALUES (1);");
+    // The application may hold its write lock nearly all the time (back-to-back bulk transactions), so
+    // winning it can take a while, and every commit made meanwhile would be synced under the barrier.
+    // Try in short attempts and catch up between them, until busy_timeout.
+    const auto deadline = std::chrono::steady_clock::now() + options_.busy_timeout;
+    Status s;
+    for (;;) {
+      LS_RETURN_IF_ERROR(write_conn_.Exec("BEGIN;"));
+      barrier = true;
+      busy_wait_limit_ = std::min(kBarrierAttempt, options_.busy_timeout);
+      s = write_conn_.Exec("INSERT INTO _litestream_lock (id) VALUES (1);");
+      busy_wait_limit_ = options_.busy_timeout;
+      if (s.ok() || s.code() != StatusCode::kBusy || std::chrono::steady_clock::now() >= deadline) break;
+      rollback_barrier();
+      LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
+      LS_RETURN_IF_ERROR(AdvanceReadLockLocked().WithContext("advance read lock"));
+    }
     if (s.ok()) s = sync_all(false);
     if (!s.ok()) {
       rollback_barrier();

@@ -190,6 +190,7 @@ class Database {
   SqliteConn* reader_ = &read_conn_;  // which of the two holds the long-lived read transaction
   SqliteConn write_conn_;       // barrier / lock transactions
   std::chrono::steady_clock::time_point busy_wait_started_;  // PollingBusyHandler's current wait
+  std::chrono::milliseconds busy_wait_limit_{0};             // and how long it may last
   SqliteConn checkpoint_conn_;  // PRAGMA wal_checkpoint and seq bumps
   bool read_tx_open_ = false;
   std::unique_ptr<RandomAccessReader> db_file_;  // one long-lived fd; never reopened (POSIX lock semantics)

@@ -207,8 +207,9 @@ inline Result<sqlite3*> OpenAppConnection(const std::string& path, int page_size
     sqlite3_close_v2(db);
     return s;
   }
-  Status s = ExecSql(db, "PRAGMA page_size = " + std::to_string(page_size) + "; PRAGMA journal_mode = wal;");
-  if (s.ok()) s = ExecSql(db, "PRAGMA busy_timeout = 5000;");
+  // busy_timeout first: switching to WAL needs a lock that a replicator opening the same database may hold.
+  Status s = ExecSql(db, "PRAGMA busy_timeout = 5000;");
+  if (s.ok()) s = ExecSql(db, "PRAGMA page_size = " + std::to_string(page_size) + "; PRAGMA journal_mode = wal;");
   if (s.ok() && synchronous_normal) s = ExecSql(db, "PRAGMA synchronous = NORMAL;");
   if (!s.ok()) {
     sqlite3_close_v2(db);

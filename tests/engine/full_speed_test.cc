@@ -102,6 +102,7 @@ TEST(FullSpeed, NoBusyErrorsBoundedWalAndExactReplica) {
     auto db = engine_test::OpenAppConnection(db_path, 4096, true);
     if (!db.ok()) {
       small_stats.other_errors++;
+      small_stats.first_error = db.status().ToString();
       return;
     }
     std::mt19937_64 rng(1);
@@ -127,6 +128,7 @@ TEST(FullSpeed, NoBusyErrorsBoundedWalAndExactReplica) {
     auto db = engine_test::OpenAppConnection(db_path, 4096, true);
     if (!db.ok()) {
       bulk_stats.other_errors++;
+      bulk_stats.first_error = db.status().ToString();
       return;
     }
     std::mt19937_64 rng(2);
