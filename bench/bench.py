@@ -538,6 +538,121 @@ def scenario_snapshot(cfg, R):
     R["snapshot"] = res
 
 
+def run_with_rusage(cmd, env=None, timeout=1800):
+    """Runs cmd; returns (seconds, peak RSS MiB). The child is reaped with os.wait4 for its own rusage."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    LIVE.append(p)
+    deadline = t0 + timeout
+    try:
+        while True:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid == p.pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                raise HarnessError(f"{' '.join(cmd[:3])} timed out after {timeout} s")
+            time.sleep(0.01)
+    finally:
+        if p in LIVE:
+            LIVE.remove(p)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace")
+    if p.returncode != 0:
+        raise HarnessError(f"{' '.join(cmd[:3])} failed ({p.returncode}):\n{err[-2000:]}")
+    return time.monotonic() - t0, ru.ru_maxrss / 1024
+
+
+def scenario_s3(cfg, R):
+    """4b: the initial snapshot and a restore through a real S3 server (Ceph's RADOS Gateway on 127.0.0.1,
+    scripts/test-servers/radosgw.sh), with the peak RSS of the replicator and of the restore, for two
+    database sizes: memory must not grow with the database."""
+    script = os.path.join(cfg.root, "scripts", "test-servers", "radosgw.sh")
+    sizes = [cfg.p["s3_small_mib"], cfg.p["big_mib"]]
+    res = {str(m): {} for m in sizes}
+    templates = {}
+    base = fresh_dir(cfg, "s3-templates")
+    for mib in sizes:
+        templates[mib] = os.path.join(base, f"db-{mib}.db")
+        log(f"s3: filling a {mib} MiB database")
+        loadgen(cfg, "fill", templates[mib], "--mib", mib, timeout=1800)
+    R["s3_db_mib"] = {str(m): round(os.path.getsize(templates[m]) / 1048576) for m in sizes}
+    # The gateway keeps objects in RAM (memstore, 3 GiB) and frees deleted ones late: a fresh cluster per round.
+    for rnd in range(cfg.p["s3_rounds"]):
+        gw = os.path.join(cfg.work, f"radosgw-{rnd}")
+        run([script, "start", gw], timeout=600)
+        try:
+            env_file = dict(line.strip().split("=", 1) for line in open(os.path.join(gw, "env")) if "=" in line)
+            endpoint, bucket = env_file["LITESTREAM_TEST_S3_ENDPOINT"], env_file["LITESTREAM_TEST_S3_BUCKET"]
+            key, secret = env_file["LITESTREAM_TEST_S3_ACCESS_KEY"], env_file["LITESTREAM_TEST_S3_SECRET_KEY"]
+            env = dict(os.environ, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
+
+            def s3_config(d, db, path):
+                config = os.path.join(d, "litestream.yml")
+                with open(config, "w") as f:
+                    f.write(f"logging:\n  level: debug\ndbs:\n  - path: {db}\n    replica:\n      type: s3\n"
+                            f"      bucket: {bucket}\n      path: {path}\n      endpoint: {endpoint}\n"
+                            f"      region: us-east-1\n      force-path-style: true\n"
+                            f"      access-key-id: {key}\n      secret-access-key: {secret}\n")
+                return config
+
+            # The first object written to a fresh gateway takes seconds (Ceph creates its pools then):
+            # replicate a tiny database once to keep that out of the measurements.
+            warm = fresh_dir(cfg, "s3-warm-up")
+            warm_db = os.path.join(warm, "warm.db")
+            loadgen(cfg, "fill", warm_db, "--mib", 16)  # > one 5 MiB part: multipart too
+            run([cfg.ours, "replicate", "-once", "-config", s3_config(warm, warm_db, "warm-up")], timeout=300)
+            for mib in sizes:
+                m = res[str(mib)]
+                d = fresh_dir(cfg, f"s3-{mib}")
+                db, out, path = os.path.join(d, "db.db"), os.path.join(d, "restored.db"), f"bench-{mib}-{rnd}"
+                shutil.copyfile(templates[mib], db)
+                drop_cache([db])
+                config = s3_config(d, db, path)
+                logpath = os.path.join(d, "replicate.log")
+                with open(logpath, "wb") as logf:
+                    t0 = time.monotonic()
+                    p = subprocess.Popen([cfg.ours, "replicate", "-config", config], stdout=logf,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                    LIVE.append(p)
+                    try:
+                        deadline = t0 + 1800
+                        while True:
+                            if p.poll() is not None:
+                                raise HarnessError(f"s3: replicate exited {p.returncode}:\n{open(logpath).read()[-2000:]}")
+                            with open(logpath, errors="replace") as lf:
+                                text = lf.read()
+                            if "msg=uploaded" in text:
+                                break
+                            if time.monotonic() > deadline:
+                                raise HarnessError(f"s3: no snapshot on S3 after 1800 s:\n{text[-2000:]}")
+                            time.sleep(0.01)
+                        m.setdefault("snapshot_s", []).append(time.monotonic() - t0)
+                        time.sleep(1.5)
+                        m.setdefault("replicate_rss_peak_mib", []).append(proc_stats(p.pid).get("VmHWM"))
+                    finally:
+                        p.send_signal(signal.SIGTERM)
+                        try:
+                            p.wait(120)
+                        except subprocess.TimeoutExpired:
+                            p.kill()
+                            p.wait()
+                        LIVE.remove(p)
+                url = f"s3://{bucket}/{path}?endpoint={endpoint}&forcePathStyle=true&region=us-east-1"
+                secs, rss = run_with_rusage([cfg.ours, "restore", "-o", out, url], env=env)
+                m.setdefault("restore_s", []).append(secs)
+                m.setdefault("restore_rss_peak_mib", []).append(rss)
+                if db_digest(out) != db_digest(db):
+                    raise HarnessError(f"s3 {mib} MiB: the restored database differs from the source")
+                log(f"s3 round {rnd + 1}, {mib} MiB: snapshot {m['snapshot_s'][-1]:.2f} s (replicator peak RSS "
+                    f"{m['replicate_rss_peak_mib'][-1]:.1f} MiB), restore {secs:.2f} s (peak RSS {rss:.1f} MiB)")
+                shutil.rmtree(d, ignore_errors=True)
+        finally:
+            run([script, "stop", gw], timeout=300, check=False)
+    shutil.rmtree(base, ignore_errors=True)
+    R["s3"] = res
+
+
 def find_our_vfs(cfg):
     for pat in ("lib/litestream-vfs.so", "bin/litestream-vfs.so", "**/litestream-vfs.so"):
         hits = glob.glob(os.path.join(cfg.build_dir, pat), recursive=True)
@@ -648,12 +763,12 @@ def scenario_scale(cfg, R):
 
 
 SCENARIOS = [("limits", scenario_limits), ("write", scenario_write), ("lag", scenario_lag),
-             ("snapshot", scenario_snapshot), ("vfs", scenario_vfs), ("scale", scenario_scale)]
+             ("snapshot", scenario_snapshot), ("s3", scenario_s3), ("vfs", scenario_vfs), ("scale", scenario_scale)]
 
 PARAMS = {
-    "quick": dict(rounds=1, disk_mib=64, write_s=2, burst_s=2, lag_commits=5, big_mib=32, churn_s=2, vfs_mib=16,
+    "quick": dict(rounds=1, disk_mib=64, write_s=2, burst_s=2, lag_commits=5, big_mib=32, churn_s=2, s3_small_mib=8, s3_rounds=1, vfs_mib=16,
                   vfs_lookups=100, scale_dbs=50, scale_rounds=1, scale_idle_s=3, scale_timeout=120),
-    "full": dict(rounds=5, disk_mib=512, write_s=5, burst_s=10, lag_commits=20, big_mib=1024, churn_s=10,
+    "full": dict(rounds=5, disk_mib=512, write_s=5, burst_s=10, lag_commits=20, big_mib=1024, churn_s=10, s3_small_mib=256, s3_rounds=2,
                  vfs_mib=256, vfs_lookups=200, scale_dbs=1000, scale_rounds=2, scale_idle_s=10, scale_timeout=600),
 }
 

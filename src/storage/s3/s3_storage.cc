@@ -369,6 +369,7 @@ Result<S3StorageClient::Response> S3StorageClient::SendOnce(const Request& reque
   UploadBody body{request.body, request.body_size};
   api.easy_setopt(curl, CURLOPT_URL, url.c_str());
   api.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  response.body.reserve(request.expected_response_bytes);
   api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
   api.easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
@@ -571,6 +572,7 @@ class S3StorageClient::ChunkedReader final : public Reader {
     req.method = "GET";
     req.key = key_;
     req.headers["range"] = "bytes=" + std::to_string(offset_) + "-" + std::to_string(last);
+    req.expected_response_bytes = static_cast<size_t>(last - offset_ + 1);
     client_->AddSseHeaders(req.headers, /*for_read=*/true);
     LS_ASSIGN_OR_RETURN(Response r, client_->Send(req));
     if (r.status == 416) {  // offset at or past the end of the object
@@ -593,7 +595,7 @@ class S3StorageClient::ChunkedReader final : public Reader {
       done_ = true;
       return Status::OK();
     }
-    buffer_.assign(r.body.begin(), r.body.end());
+    buffer_.swap(r.body);
     offset_ += buffer_.size();
     if (r.status == 200 || offset_ >= end_) done_ = true;
     return Status::OK();
@@ -603,7 +605,7 @@ class S3StorageClient::ChunkedReader final : public Reader {
   std::string key_;
   uint64_t offset_;
   uint64_t end_;
-  std::vector<uint8_t> buffer_;
+  std::string buffer_;  // the last response's body, taken over without a copy
   size_t pos_ = 0;
   bool done_ = false;
 };

@@ -94,6 +94,7 @@ class S3StorageClient final : public StorageClient {
     std::map<std::string, std::string> headers;
     const uint8_t* body = nullptr;
     size_t body_size = 0;
+    size_t expected_response_bytes = 0;  // reserved up front, so a large body is never copied as it grows
   };
   struct Response {
     long status = 0;
