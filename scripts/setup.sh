@@ -11,7 +11,7 @@ APT_PACKAGES=(
   g++ clang lld libclang-rt-14-dev cmake ninja-build pkg-config make git xxd curl python3
   liblz4-dev libcurl4-openssl-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev nodejs npm python3-matplotlib
-  ceph-mon ceph-osd radosgw awscli
+  ceph-mon ceph-osd radosgw awscli age
 )
 
 missing_packages() {

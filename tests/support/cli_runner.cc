@@ -15,6 +15,11 @@ namespace litestream::testing {
 
 RunResult RunCli(const std::vector<std::string>& args, std::map<std::string, std::string> env) {
   env.emplace("LITESTREAM_CONFIG", "");
+  return RunProgram(BinPath("litestream"), args, env);
+}
+
+RunResult RunProgram(const std::string& program, const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; e++) {
     std::string kv = *e;
@@ -23,7 +28,7 @@ RunResult RunCli(const std::vector<std::string>& args, std::map<std::string, std
   for (const auto& [k, v] : env) {
     if (!v.empty()) env_strings.push_back(k + "=" + v);
   }
-  std::string bin = BinPath("litestream");
+  std::string bin = program;
   std::vector<char*> argv = {bin.data()};
   std::vector<std::string> args_copy = args;
   for (auto& a : args_copy) argv.push_back(a.data());
@@ -40,7 +45,7 @@ RunResult RunCli(const std::vector<std::string>& args, std::map<std::string, std
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data());
+  int rc = posix_spawnp(&pid, bin.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   close(out_pipe[1]);
   close(err_pipe[1]);

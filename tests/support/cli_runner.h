@@ -18,4 +18,8 @@ struct RunResult {
 // a silent child is given up on after 30 s).
 RunResult RunCli(const std::vector<std::string>& args, std::map<std::string, std::string> env = {});
 
+// Runs any program (looked up on PATH unless it contains a '/') the same way.
+RunResult RunProgram(const std::string& program, const std::vector<std::string>& args,
+                     const std::map<std::string, std::string>& env = {});
+
 }  // namespace litestream::testing
