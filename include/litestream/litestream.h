@@ -65,6 +65,12 @@ LITESTREAM_API void litestream_free(void* p);
 LITESTREAM_API int litestream_service_new(const char* yaml, size_t yaml_len, int flags, litestream_log_fn log_fn,
                                           void* log_user_data, int min_level, litestream_service** out,
                                           char** errmsg);
+/* Builds a service from the latest Litestream config (scope "litestream", yaml) stored age-encrypted in the
+ * app_config table of db_path, decrypted with the age identity file at age_key_path. Environment references
+ * in that config are errors. log_fn and min_level as for litestream_service_new. */
+LITESTREAM_API int litestream_service_new_from_config_db(const char* db_path, const char* age_key_path,
+                                                         litestream_log_fn log_fn, void* log_user_data,
+                                                         int min_level, litestream_service** out, char** errmsg);
 /* Opens every database and syncs each once; fails (and runs nothing) if any cannot start. */
 LITESTREAM_API int litestream_service_start(litestream_service* service, char** errmsg);
 /* Final sync and upload, retried for at most timeout_ms. Idempotent. */

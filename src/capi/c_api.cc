@@ -1,6 +1,7 @@
 // The C API (include/litestream/litestream.h) over litestream::Service. Every entry point catches
 // everything: no C++ exception crosses into a C (or Python) caller.
 #include "litestream/litestream.h"
+#include "litestream/secure_config.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -98,6 +99,18 @@ const char* litestream_version(void) { return LITESTREAM_VERSION; }
 
 void litestream_free(void* p) { std::free(p); }
 
+namespace {
+Result<ServiceOptions> MakeServiceOptions(litestream_log_fn log_fn, void* log_user_data, int min_level) {
+  ServiceOptions options;
+  if (log_fn != nullptr) options.log_sink = std::make_shared<CallbackSink>(log_fn, log_user_data);
+  if (min_level >= 0) {
+    if (min_level > LITESTREAM_LOG_ERROR) return Status::InvalidArgument("min_level out of range");
+    options.log_level = static_cast<LogLevel>(min_level);
+  }
+  return options;
+}
+}  // namespace
+
 int litestream_service_new(const char* yaml, size_t yaml_len, int flags, litestream_log_fn log_fn,
                            void* log_user_data, int min_level, litestream_service** out, char** errmsg) {
   return Guard(errmsg, [&]() -> Status {
@@ -107,13 +120,23 @@ int litestream_service_new(const char* yaml, size_t yaml_len, int flags, litestr
     ParseOptions parse;
     parse.expand_env = (flags & LITESTREAM_EXPAND_ENV) != 0;
     parse.reject_env_references = (flags & LITESTREAM_REJECT_ENV_REFS) != 0;
-    ServiceOptions options;
-    if (log_fn != nullptr) options.log_sink = std::make_shared<CallbackSink>(log_fn, log_user_data);
-    if (min_level >= 0) {
-      if (min_level > LITESTREAM_LOG_ERROR) return Status::InvalidArgument("min_level out of range");
-      options.log_level = static_cast<LogLevel>(min_level);
-    }
+    LS_ASSIGN_OR_RETURN(ServiceOptions options, MakeServiceOptions(log_fn, log_user_data, min_level));
     LS_ASSIGN_OR_RETURN(auto service, Service::FromYaml(std::string_view(yaml, yaml_len), parse, options));
+    *out = new litestream_service{std::move(service)};
+    return Status::OK();
+  });
+}
+
+int litestream_service_new_from_config_db(const char* db_path, const char* age_key_path, litestream_log_fn log_fn,
+                                          void* log_user_data, int min_level, litestream_service** out,
+                                          char** errmsg) {
+  return Guard(errmsg, [&]() -> Status {
+    LS_RETURN_IF_ERROR(NeedArg(db_path, "db_path"));
+    LS_RETURN_IF_ERROR(NeedArg(age_key_path, "age_key_path"));
+    LS_RETURN_IF_ERROR(NeedArg(out, "out"));
+    *out = nullptr;
+    LS_ASSIGN_OR_RETURN(ServiceOptions options, MakeServiceOptions(log_fn, log_user_data, min_level));
+    LS_ASSIGN_OR_RETURN(auto service, ServiceFromConfigDb(db_path, age_key_path, std::move(options)));
     *out = new litestream_service{std::move(service)};
     return Status::OK();
   });

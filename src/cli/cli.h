@@ -79,6 +79,7 @@ std::string FormatRFC3339(SystemTime t);
 int RunVersion(const Args& args);
 int RunDatabases(const Args& args);
 int RunDoctor(const Args& args);
+int RunConfig(const Args& args);
 int RunLtx(const Args& args);
 int RunWal(const Args& args);
 int RunReplicate(const Args& args);

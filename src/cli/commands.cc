@@ -23,6 +23,7 @@ constexpr char kUnregister[] = "unregister";
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
+      {"config", "keep age-encrypted configs in an application's database", RunConfig},
       {"databases", "list databases specified in config file", RunDatabases},
       {"doctor", "check a database's replication set-up and say what to change", RunDoctor},
       {"dump-ltx", "print and verify one LTX file (developer tool)", RunDumpLtx},

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/signals.h"
 #include "litestream/log.h"
+#include "litestream/secure_config.h"
 #include "storage/registry.h"
 #include "store/config_entries.h"
 #include "store/store.h"
@@ -40,6 +41,14 @@ Arguments:
 	    Specifies the configuration file.
 	    Defaults to )" +
          DefaultConfigPath() + R"(
+
+	-config-db PATH
+	    Loads the latest config (scope "litestream") from the age-encrypted
+	    app_config table of this SQLite database. Requires -age-key.
+	    The config may not reference environment variables.
+
+	-age-key PATH
+	    The age identity file that decrypts -config-db.
 
 	-exec CMD
 	    Executes a subcommand. Litestream will exit when the child
@@ -138,10 +147,12 @@ Logger MakeLogger(const Config& config, const std::string& level_flag) {
 
 int RunReplicate(const Args& args) {
   FlagSet fs("replicate", Usage());
-  std::string config_path, exec, log_level;
+  std::string config_path, config_db, age_key, exec, log_level;
   bool no_expand_env = false, restore_if_missing = false, once = false, force_snapshot = false,
        enforce_retention = false;
   fs.String("config", &config_path);
+  fs.String("config-db", &config_db);
+  fs.String("age-key", &age_key);
   fs.Bool("no-expand-env", &no_expand_env);
   fs.String("exec", &exec);
   fs.String("log-level", &log_level);
@@ -173,6 +184,19 @@ int RunReplicate(const Args& args) {
     if (!replica.ok()) return PrintError(replica.status());
     db.replica = *replica;
     config.dbs.push_back(db);
+  } else if (!config_db.empty()) {
+    if (!config_path.empty()) return PrintError("cannot specify both -config and -config-db");
+    if (age_key.empty()) return PrintError("-config-db requires -age-key");
+    auto stored = SecureConfigStore(config_db, age_key).Get(kLitestreamConfigScope, 0);
+    if (!stored.ok()) return PrintError(stored.status());
+    if (stored->format != "yaml" && stored->format != "yml") {
+      return PrintError("the litestream config in " + config_db + " has format '" + stored->format + "', want yaml");
+    }
+    ParseOptions parse;
+    parse.reject_env_references = true;
+    auto parsed = ParseConfig(stored->content, parse);
+    if (!parsed.ok()) return PrintError(parsed.status().WithContext("config from " + config_db));
+    config = std::move(*parsed);
   } else {
     auto loaded = LoadCliConfig(config_path, no_expand_env);
     if (!loaded.ok()) return PrintError(loaded.status());
