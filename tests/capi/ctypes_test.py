@@ -24,6 +24,9 @@ lib.litestream_version.restype = ctypes.c_char_p
 lib.litestream_free.argtypes = [ctypes.c_void_p]
 lib.litestream_service_new.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int, LOG_FN, ctypes.c_void_p,
                                        ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
+lib.litestream_service_new_from_config_db.argtypes = [ctypes.c_char_p, ctypes.c_char_p, LOG_FN, ctypes.c_void_p,
+                                                      ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                                                      ctypes.POINTER(ctypes.c_void_p)]
 lib.litestream_service_start.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
 lib.litestream_service_stop.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_void_p)]
 lib.litestream_service_free.argtypes = [ctypes.c_void_p]
@@ -178,6 +181,12 @@ class CApiTest(unittest.TestCase):
         with self.assertRaises(LiteStreamError) as ctx:
             call(lib.litestream_service_new, env_ref, len(env_ref), 2, LOG_FN(), None, -1, ctypes.byref(handle))
         self.assertEqual(ctx.exception.code, INVALID_ARGUMENT)
+
+        with self.assertRaises(LiteStreamError) as ctx:  # the encrypted config store: no such key file
+            call(lib.litestream_service_new_from_config_db, self.db.encode(),
+                 os.path.join(self.dir, "missing-key.txt").encode(), LOG_FN(), None, -1, ctypes.byref(handle))
+        self.assertEqual(ctx.exception.code, NOT_FOUND)
+        self.assertIn("missing-key.txt", ctx.exception.message)
 
         with self.assertRaises(LiteStreamError) as ctx:
             call(lib.litestream_restore, self.replica_url.encode(), os.path.join(self.dir, "x.db").encode(), 0, None,
