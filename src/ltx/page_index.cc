@@ -64,14 +64,15 @@ Result<Header> ReadHeader(RandomAccessReader& file, std::string_view name) {
   return h;
 }
 
-Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std::string_view name) {
+Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std::string_view name,
+                                                  size_t tail_hint) {
   LS_ASSIGN_OR_RETURN(uint64_t size, file.Size());
   if (size < kTailSize) {
     return Corrupt(name, "truncated page index: file is " + std::to_string(size) +
                              " bytes, the index length and "
                              "trailer alone take 24");
   }
-  const size_t tail_len = static_cast<size_t>(std::min<uint64_t>(size, kEstimatedPageIndexSize));
+  const size_t tail_len = static_cast<size_t>(std::min<uint64_t>(size, std::max(tail_hint, kTailSize)));
   const uint64_t tail_start = size - tail_len;
   std::vector<uint8_t> tail(tail_len);
   LS_RETURN_IF_ERROR(ReadFullAt(file, tail_start, tail.data(), tail_len, name));
@@ -103,36 +104,38 @@ Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std:
 
 Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t n, uint64_t page_block_end) {
   std::vector<PageIndexEntry> entries;
+  entries.reserve(n / 6);  // an entry takes at least 3 bytes, typically 7-10
   const uint8_t* p = data;
   const uint8_t* const limit = data + n;
   uint64_t frames_end = kHeaderSize;  // end of the previous entry's frame
   for (;;) {
-    const std::string where = "entry " + std::to_string(entries.size()) + ": ";
+    // Messages are built only on failure: this runs for every page of the database.
+    auto where = [&] { return "entry " + std::to_string(entries.size()) + ": "; };
     uint64_t pgno = 0;
     size_t len = GetUvarint(p, limit, &pgno);
-    if (len == 0) return Status::Corruption(where + "malformed or truncated varint");
+    if (len == 0) return Status::Corruption(where() + "malformed or truncated varint");
     p += len;
     if (pgno == 0) break;
     PageIndexEntry e;
     len = GetUvarint(p, limit, &e.offset);
-    if (len == 0) return Status::Corruption(where + "malformed or truncated varint");
+    if (len == 0) return Status::Corruption(where() + "malformed or truncated varint");
     p += len;
     len = GetUvarint(p, limit, &e.size);
-    if (len == 0) return Status::Corruption(where + "malformed or truncated varint");
+    if (len == 0) return Status::Corruption(where() + "malformed or truncated varint");
     p += len;
     if (pgno > UINT32_MAX)
-      return Status::Corruption(where + "pgno " + std::to_string(pgno) + " out of range");
+      return Status::Corruption(where() + "pgno " + std::to_string(pgno) + " out of range");
     e.pgno = static_cast<uint32_t>(pgno);
     if (!entries.empty() && e.pgno <= entries.back().pgno) {
-      return Status::Corruption(where + "pgno " + std::to_string(pgno) + " does not ascend after " +
+      return Status::Corruption(where() + "pgno " + std::to_string(pgno) + " does not ascend after " +
                                 std::to_string(entries.back().pgno));
     }
     if (e.size <= kPageHeaderSize || e.size > MaxEncodedPageSize(kMaxPageSize)) {
-      return Status::Corruption(where + "page " + std::to_string(pgno) + " size " + std::to_string(e.size) +
+      return Status::Corruption(where() + "page " + std::to_string(pgno) + " size " + std::to_string(e.size) +
                                 " is out of range");
     }
     if (e.offset < frames_end || e.offset > page_block_end || e.size > page_block_end - e.offset) {
-      return Status::Corruption(where + "page " + std::to_string(pgno) + " at offset " +
+      return Status::Corruption(where() + "page " + std::to_string(pgno) + " at offset " +
                                 std::to_string(e.offset) + " size " + std::to_string(e.size) +
                                 " overlaps another part of the file");
     }
@@ -191,12 +194,11 @@ Status DecodePageFrame(const uint8_t* data, size_t n, uint32_t page_size, uint32
 
 Status ReadPage(RandomAccessReader& file, const PageIndexEntry& entry, uint32_t page_size, uint8_t* page,
                 std::string_view name) {
-  const std::string where =
-      "page " + std::to_string(entry.pgno) + " at offset " + std::to_string(entry.offset);
+  auto where = [&] { return "page " + std::to_string(entry.pgno) + " at offset " + std::to_string(entry.offset); };
   if (!IsValidPageSize(page_size))
     return Status::InvalidArgument("invalid page size " + std::to_string(page_size));
   if (entry.size <= kPageHeaderSize || entry.size > MaxEncodedPageSize(page_size)) {
-    return Corrupt(name, where + ": encoded size " + std::to_string(entry.size) + " is out of range for " +
+    return Corrupt(name, where() + ": encoded size " + std::to_string(entry.size) + " is out of range for " +
                              std::to_string(page_size) + "-byte pages");
   }
   std::vector<uint8_t> buf(entry.size);
@@ -204,7 +206,7 @@ Status ReadPage(RandomAccessReader& file, const PageIndexEntry& entry, uint32_t 
   uint32_t pgno = 0;
   Status s = DecodeFrameBytes(buf.data(), buf.size(), page_size, &pgno, page);
   if (s.ok() && pgno != entry.pgno) s = Status::Corruption("page header says pgno " + std::to_string(pgno));
-  if (!s.ok()) return Status(s.code(), std::string(name) + ": " + where + ": " + s.message());
+  if (!s.ok()) return Status(s.code(), std::string(name) + ": " + where() + ": " + s.message());
   return Status::OK();
 }
 

@@ -38,7 +38,10 @@ Result<Header> ReadHeader(RandomAccessReader& file, std::string_view name);
 // Reads the index from the tail of the file: the last kEstimatedPageIndexSize bytes, plus one more read
 // from the index start if the index is larger. "truncated page index" if the file is shorter than the
 // 24-byte tail (index length + trailer).
-Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std::string_view name);
+// `tail_hint`: bytes to read from the end in the first request; a caller that knows the page count (from
+// the header) can size it to hold the whole index and save the second request.
+Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std::string_view name,
+                                                  size_t tail_hint = kEstimatedPageIndexSize);
 
 // Parses index entries: data[0, n) holds the varint triples and the 0 terminator (not the u64 length).
 // Every entry must lie inside [kHeaderSize, page_block_end) (page_block_end: the offset of the end marker),

@@ -33,7 +33,9 @@ Status ReplicaImage::LoadFile(const LtxFileInfo& info, File* file, std::vector<l
                               std::to_string(page_size_));
   }
   page_size_ = header.page_size;
-  LS_ASSIGN_OR_RETURN(*entries, ltx::ReadPageIndex(reader, name));
+  // An index entry takes about 9 bytes (three varints): one request fetches it whole.
+  const size_t tail_hint = std::max<size_t>(ltx::kEstimatedPageIndexSize, size_t{header.commit} * 12 + 1024);
+  LS_ASSIGN_OR_RETURN(*entries, ltx::ReadPageIndex(reader, name, tail_hint));
   file->info = info;
   file->commit = header.commit;
   return Status::OK();
@@ -95,6 +97,8 @@ Status ReplicaImage::ReadPage(uint32_t pgno, uint8_t* out) {
 Status ReplicaImage::ReadPageOnce(uint32_t pgno, uint8_t* out) {
   Location loc;
   LtxFileInfo info;
+  // The run of pages read together: [pgno, pgno + run.size()), stored back to back in one file.
+  std::vector<Location> run;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (pgno == 0 || pgno > index_.size()) {
@@ -108,13 +112,51 @@ Status ReplicaImage::ReadPageOnce(uint32_t pgno, uint8_t* out) {
       return Status::OK();
     }
     info = files_[loc.file].info;
+    run.push_back(loc);
+    // A scan reads pages in order: after two consecutive misses, fetch the following pages of the same
+    // file in the same request, as long as they are stored contiguously and not cached, within a bound.
+    const bool sequential = pgno == last_miss_pgno_ + 1;
+    uint64_t bytes = loc.size;
+    for (uint32_t next = pgno + 1; sequential && next <= index_.size() && run.size() < kReadAheadPages; next++) {
+      const Location& l = index_[next - 1];
+      if (l.file != loc.file || l.offset != run.back().offset + run.back().size || cache_.count(next) != 0 ||
+          bytes + l.size > kReadAheadBytes) {
+        break;
+      }
+      run.push_back(l);
+      bytes += l.size;
+    }
+    last_miss_pgno_ = pgno + static_cast<uint32_t>(run.size()) - 1;  // the next miss continues the scan
   }
+  auto name = [&] {
+    return "level " + std::to_string(info.level) + " file " + FormatLtxFilename(info.min_txid, info.max_txid);
+  };
   // Fetch outside the lock: other pages can be served meanwhile.
   StorageFileReader reader(*client_, info);
-  ltx::PageIndexEntry entry{pgno, loc.offset, loc.size};
-  LS_RETURN_IF_ERROR(ltx::ReadPage(reader, entry, page_size_, out,
-                                   "level " + std::to_string(info.level) + " file " +
-                                       FormatLtxFilename(info.min_txid, info.max_txid)));
+  if (run.size() == 1) {
+    LS_RETURN_IF_ERROR(ltx::ReadPage(reader, ltx::PageIndexEntry{pgno, loc.offset, loc.size}, page_size_, out, name()));
+  } else {
+    const uint64_t total = run.back().offset + run.back().size - loc.offset;
+    std::vector<uint8_t> bytes(total);
+    LS_ASSIGN_OR_RETURN(size_t got, reader.ReadAt(loc.offset, bytes.data(), bytes.size()));
+    if (got != bytes.size()) return Status::Corruption(name() + ": unexpected end of file at offset " + std::to_string(loc.offset + got));
+    std::vector<std::vector<uint8_t>> pages(run.size(), std::vector<uint8_t>(page_size_));
+    for (size_t i = 0; i < run.size(); i++) {
+      uint32_t got_pgno = 0;
+      Status s = ltx::DecodePageFrame(bytes.data() + (run[i].offset - loc.offset), run[i].size, page_size_, &got_pgno,
+                                      pages[i].data());
+      if (s.ok() && got_pgno != pgno + i) s = Status::Corruption("page header says pgno " + std::to_string(got_pgno));
+      if (!s.ok()) return s.WithContext(name() + ": page " + std::to_string(pgno + i));
+    }
+    std::memcpy(out, pages[0].data(), page_size_);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 1; i < run.size(); i++) {
+      const uint32_t p = pgno + static_cast<uint32_t>(i);
+      if (p <= index_.size() && index_[p - 1].file == run[i].file && index_[p - 1].offset == run[i].offset) {
+        CachePut(p, std::move(pages[i]));
+      }
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   // Cache it only if the page still lives there (a pending update may have been applied meanwhile).
   if (pgno <= index_.size() && index_[pgno - 1].file == loc.file && index_[pgno - 1].offset == loc.offset) {

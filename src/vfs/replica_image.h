@@ -25,6 +25,10 @@ struct ImageOptions {
   size_t cache_bytes = 10 << 20;  // LRU page cache capacity
 };
 
+// Read-ahead of a sequential scan: at most this many pages, or bytes of encoded pages, per request.
+inline constexpr size_t kReadAheadPages = 64;
+inline constexpr uint64_t kReadAheadBytes = 256 << 10;
+
 class ReplicaImage {
  public:
   // Builds the image at the latest state (at == nullopt) or at the state a restore to `at` would give.
@@ -102,6 +106,7 @@ class ReplicaImage {
   std::list<std::pair<uint32_t, std::vector<uint8_t>>> lru_;
   std::unordered_map<uint32_t, std::list<std::pair<uint32_t, std::vector<uint8_t>>>::iterator> cache_;
   size_t cache_bytes_ = 0;
+  uint32_t last_miss_pgno_ = 0;  // the page of the last cache miss, to detect a sequential scan
 };
 
 // A RandomAccessReader over one replica file: each ReadAt is a ranged Open of the storage client.

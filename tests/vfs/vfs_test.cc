@@ -149,6 +149,24 @@ TEST_F(VfsTest, ReadsEveryLevelMixAfterCompactionAndSnapshot) {
   EXPECT_EQ(conn.Query("PRAGMA integrity_check"), "ok");
 }
 
+// A full scan reads runs of consecutive pages in one request (read-ahead): with any page cache size,
+// including one smaller than a run, and across files (pages updated later live in a newer file).
+TEST_F(VfsTest, ScansReadAheadCorrectlyWhateverTheCacheSize) {
+  AppDb app(db_);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  for (int i = 0; i < 5; i++) app.Exec(InsertBlobs(200, 1500));
+  Replicate();
+  app.Exec("UPDATE t SET v = randomblob(700) WHERE id % 7 = 0;");
+  Replicate();
+  const std::string want = app.Query("SELECT count(*), sum(length(v)), hex(max(v)) FROM t");
+  for (const std::string cache : {"", "&cache_size=8192", "&cache_size=0", "&cache_size=100000"}) {
+    ReplicaConn conn(Uri(cache));
+    ASSERT_EQ(conn.rc(), SQLITE_OK) << conn.error();
+    EXPECT_EQ(conn.Query("SELECT count(*), sum(length(v)), hex(max(v)) FROM t"), want) << cache;
+    EXPECT_EQ(conn.Query("PRAGMA integrity_check"), "ok") << cache;
+  }
+}
+
 TEST_F(VfsTest, MissingReplicaFailsPromptlyOrAfterTheConfiguredWait) {
   auto start = std::chrono::steady_clock::now();
   ReplicaConn none(Uri());
