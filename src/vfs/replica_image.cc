@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "litestream/restore.h"
+#include "ltx/decoder.h"
 
 namespace litestream::vfs {
 
@@ -21,9 +22,45 @@ Result<size_t> StorageFileReader::ReadAt(uint64_t offset, uint8_t* buf, size_t n
   return got;
 }
 
+namespace {
+
+// A RandomAccessReader over bytes already fetched.
+class MemoryFile final : public RandomAccessReader {
+ public:
+  explicit MemoryFile(const std::vector<uint8_t>& bytes) : bytes_(bytes) {}
+  Result<size_t> ReadAt(uint64_t offset, uint8_t* buf, size_t n) override {
+    if (offset >= bytes_.size()) return size_t{0};
+    n = static_cast<size_t>(std::min<uint64_t>(n, bytes_.size() - offset));
+    std::memcpy(buf, bytes_.data() + offset, n);
+    return n;
+  }
+  Result<uint64_t> Size() override { return uint64_t{bytes_.size()}; }
+
+ private:
+  const std::vector<uint8_t>& bytes_;
+};
+
+}  // namespace
+
 Status ReplicaImage::LoadFile(const LtxFileInfo& info, File* file, std::vector<ltx::PageIndexEntry>* entries) {
-  StorageFileReader reader(*client_, info);
+  StorageFileReader remote(*client_, info);
   const std::string name = "level " + std::to_string(info.level) + " file " + FormatLtxFilename(info.min_txid, info.max_txid);
+  // A small file (most L0 and L1 files) is fetched whole in one request and its file checksum verified
+  // before any page of it is used; a big one (a snapshot) is checked page by page as pages are read.
+  std::vector<uint8_t> whole;
+  std::unique_ptr<MemoryFile> memory;
+  if (info.size > 0 && static_cast<uint64_t>(info.size) <= kVerifyWholeFileBytes) {
+    whole.resize(static_cast<size_t>(info.size));
+    LS_ASSIGN_OR_RETURN(size_t got, remote.ReadAt(0, whole.data(), whole.size()));
+    if (got != whole.size()) {
+      return Status::Corruption(name + ": truncated: " + std::to_string(got) + " of " +
+                                std::to_string(whole.size()) + " bytes");
+    }
+    BufferReader stream(whole);
+    LS_RETURN_IF_ERROR(ltx::VerifyFile(stream, name));
+    memory = std::make_unique<MemoryFile>(whole);
+  }
+  RandomAccessReader& reader = memory ? static_cast<RandomAccessReader&>(*memory) : remote;
   LS_ASSIGN_OR_RETURN(ltx::Header header, ltx::ReadHeader(reader, name));
   if (header.min_txid != info.min_txid || header.max_txid != info.max_txid) {
     return Status::Corruption(name + ": header TXID range does not match the file name");

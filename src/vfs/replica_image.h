@@ -28,6 +28,8 @@ struct ImageOptions {
 // Read-ahead of a sequential scan: at most this many pages, or bytes of encoded pages, per request.
 inline constexpr size_t kReadAheadPages = 64;
 inline constexpr uint64_t kReadAheadBytes = 256 << 10;
+// Files up to this size are fetched whole when first used, and their file checksum verified.
+inline constexpr uint64_t kVerifyWholeFileBytes = 4 << 20;
 
 class ReplicaImage {
  public:

@@ -99,6 +99,7 @@ sqlite3_file* Delegate(sqlite3_file* f) {
 
 int Fail(int code, const std::string& message) {
   g_last_error = message;
+  sqlite3_log(code, "litestream VFS: %s", message.c_str());  // reaches a host's SQLITE_CONFIG_LOG callback
   return code;
 }
 

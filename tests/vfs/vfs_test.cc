@@ -204,6 +204,46 @@ TEST_F(VfsTest, CorruptFileIsAnErrorNotACrash) {
   }
 }
 
+// One flipped byte in a block-encoded page decodes to a page of the right size with the wrong bytes: only
+// the file checksum catches it. Small files are verified whole when first used, so the open fails.
+TEST_F(VfsTest, FlippedByteInASmallFileFailsItsChecksum) {
+  std::ofstream(config_) << "dbs:\n  - path: " << db_ << "\n    replica:\n      url: file://" << replica_
+                         << "\n      ltx-encoding: block\n";
+  AppDb app(db_);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);");
+  app.Exec("INSERT INTO t (v) SELECT printf('%0500d', 7) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3);");
+  Replicate();
+  std::string l0;
+  for (const auto& e : std::filesystem::directory_iterator(replica_ + "/ltx/0")) l0 = e.path();
+  ASSERT_FALSE(l0.empty());
+  {
+    ReplicaConn before(Uri());
+    ASSERT_EQ(before.rc(), SQLITE_OK) << before.error();
+  }
+  {
+    std::fstream f(l0, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(300);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x01);
+    f.seekp(300);
+    f.write(&c, 1);
+  }
+  ReplicaConn conn(Uri());
+  if (conn.rc() == SQLITE_OK) {
+    const std::string r = conn.Query("SELECT count(*), max(v) FROM t");
+    EXPECT_EQ(r.rfind("error: ", 0), 0u) << "a corrupt file was served: " << r;
+  } else {
+    // SQLite reports a failed xOpen as "unable to open database file"; the reason is the VFS's last error
+    // (xGetLastError, and sqlite3_log for a host that installed a log callback).
+    sqlite3_vfs* vfs = sqlite3_vfs_find("litestream");
+    ASSERT_NE(vfs, nullptr);
+    char why[512] = {};
+    vfs->xGetLastError(vfs, sizeof(why), why);
+    EXPECT_NE(std::string(why).find("checksum"), std::string::npos) << why;
+  }
+}
+
 TEST_F(VfsTest, TimeTravelPerConnectionAndBack) {
   AppDb app(db_);
   app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);");
