@@ -3,7 +3,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
@@ -142,10 +141,10 @@ std::string Bech32Encode(std::string_view hrp, std::span<const uint8_t> data) {
 
 // Decodes a Bech32 string whose human-readable part must be `want_hrp` (either case, not mixed).
 Result<Key32> Bech32DecodeKey(std::string_view text, std::string_view want_hrp, const std::string& what) {
-  const bool has_lower =
-      std::any_of(text.begin(), text.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; });
-  const bool has_upper =
-      std::any_of(text.begin(), text.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; });
+  const bool has_lower = std::any_of(text.begin(), text.end(),
+                                     [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; });
+  const bool has_upper = std::any_of(text.begin(), text.end(),
+                                     [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; });
   const size_t sep = text.rfind('1');
   if ((has_lower && has_upper) || sep == std::string_view::npos || sep == 0 || text.size() - sep < 7) {
     return Status::InvalidArgument("age: malformed " + what);
@@ -190,7 +189,7 @@ Result<Key32> X25519(const Key32& scalar, const Key32& point) {
   Pkey peer(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, point.data(), point.size()));
   if (!priv || !peer) return OpenSslError("X25519 key import");
   std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(priv.get(), nullptr),
-                                                                   EVP_PKEY_CTX_free);
+                                                                  EVP_PKEY_CTX_free);
   Key32 out{};
   size_t len = out.size();
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1 ||
@@ -211,20 +210,23 @@ Result<Key32> X25519Base(const Key32& scalar) {
 }
 
 Result<Key32> Hkdf(std::span<const uint8_t> ikm, std::span<const uint8_t> salt, std::string_view info) {
-  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr), EVP_KDF_free);
+  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr),
+                                                        EVP_KDF_free);
   if (!kdf) return OpenSslError("HKDF fetch");
   std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()), EVP_KDF_CTX_free);
   char digest[] = "SHA256";
   OSSL_PARAM params[5];
   size_t n = 0;
   params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(ikm.data()), ikm.size());
+  params[n++] =
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(ikm.data()), ikm.size());
   // No salt means HashLen zero bytes (RFC 5869), which HMAC treats exactly as an empty key.
   if (!salt.empty()) {
-    params[n++] =
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()), salt.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()),
+                                                    salt.size());
   }
-  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+  params[n++] =
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
   params[n] = OSSL_PARAM_construct_end();
   Key32 out{};
   if (!ctx || EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) return OpenSslError("HKDF");
@@ -232,12 +234,16 @@ Result<Key32> Hkdf(std::span<const uint8_t> ikm, std::span<const uint8_t> salt, 
 }
 
 // ChaCha20-Poly1305; the output is ciphertext || 16-byte tag.
-Result<Bytes> Seal(const Key32& key, const std::array<uint8_t, 12>& nonce, std::span<const uint8_t> plaintext) {
-  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+Result<Bytes> Seal(const Key32& key, const std::array<uint8_t, 12>& nonce,
+                   std::span<const uint8_t> plaintext) {
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
+                                                                      EVP_CIPHER_CTX_free);
   Bytes out(plaintext.size() + kTagSize);
   int len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_chacha20_poly1305(), nullptr, key.data(), nonce.data()) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1 ||
+  if (!ctx ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_chacha20_poly1305(), nullptr, key.data(), nonce.data()) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(), static_cast<int>(plaintext.size())) !=
+          1 ||
       EVP_EncryptFinal_ex(ctx.get(), out.data() + len, &len) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, kTagSize, out.data() + plaintext.size()) != 1) {
     return OpenSslError("ChaCha20-Poly1305 seal");
@@ -250,24 +256,31 @@ Result<bool> Open(const Key32& key, const std::array<uint8_t, 12>& nonce, std::s
                   uint8_t* plaintext) {
   if (sealed.size() < kTagSize) return false;
   const size_t n = sealed.size() - kTagSize;
-  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
+                                                                      EVP_CIPHER_CTX_free);
   int len = 0;
   uint8_t tag[kTagSize];
   std::copy(sealed.end() - kTagSize, sealed.end(), tag);
   uint8_t dummy = 0;
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_chacha20_poly1305(), nullptr, key.data(), nonce.data()) != 1 ||
-      EVP_DecryptUpdate(ctx.get(), n > 0 ? plaintext : &dummy, &len, sealed.data(), static_cast<int>(n)) != 1 ||
+  if (!ctx ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_chacha20_poly1305(), nullptr, key.data(), nonce.data()) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), n > 0 ? plaintext : &dummy, &len, sealed.data(), static_cast<int>(n)) !=
+          1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, kTagSize, tag) != 1) {
     return OpenSslError("ChaCha20-Poly1305 open");
   }
   return EVP_DecryptFinal_ex(ctx.get(), n > 0 ? plaintext + len : &dummy, &len) == 1;
 }
 
-Key32 HeaderMac(const Key32& hmac_key, std::string_view header) {
+Result<Key32> HeaderMac(const Key32& hmac_key, std::string_view header) {
   Key32 mac{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), hmac_key.data(), static_cast<int>(hmac_key.size()),
-       reinterpret_cast<const unsigned char*>(header.data()), header.size(), mac.data(), &len);
+  size_t len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, hmac_key.data(), hmac_key.size(),
+                reinterpret_cast<const unsigned char*>(header.data()), header.size(), mac.data(), mac.size(),
+                &len) == nullptr ||
+      len != mac.size()) {
+    return OpenSslError("HMAC-SHA256");
+  }
   return mac;
 }
 
@@ -283,6 +296,19 @@ Status RandomBytes(uint8_t* out, size_t n) {
 }
 
 // ----- header -----
+
+// A stanza body: base64 in 64-column lines, ended by a shorter line, so a body whose base64 fills the last
+// line exactly gets an extra empty line.
+std::string BodyLines(std::span<const uint8_t> body) {
+  const std::string b64 = B64Encode(body);
+  std::string out;
+  for (size_t at = 0;; at += kColumns) {
+    const std::string_view line = std::string_view(b64).substr(std::min(at, b64.size()), kColumns);
+    out.append(line);
+    out.push_back('\n');
+    if (line.size() < kColumns) return out;
+  }
+}
 
 struct Stanza {
   std::string type;
@@ -329,8 +355,10 @@ Result<Header> ParseHeader(std::string_view file) {
       sp = rest.find(' ');
       std::string_view arg = rest.substr(0, sp);
       if (!IsArbitraryString(arg)) return Damaged("malformed stanza argument");
-      if (s.type.empty()) s.type = std::string(arg);
-      else s.args.emplace_back(arg);
+      if (s.type.empty())
+        s.type = std::string(arg);
+      else
+        s.args.emplace_back(arg);
       if (sp == std::string_view::npos) break;
       rest = rest.substr(sp + 1);
       if (rest.empty()) return Damaged("malformed stanza line");
@@ -354,11 +382,13 @@ Result<std::string> Dearmor(std::string_view text) {
   // Trailing and leading whitespace around the armor is allowed; the inside is 64-column base64 with padding.
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  if (text.substr(0, kArmorBegin.size()) != kArmorBegin || text.size() < kArmorBegin.size() + kArmorEnd.size() ||
+  if (text.substr(0, kArmorBegin.size()) != kArmorBegin ||
+      text.size() < kArmorBegin.size() + kArmorEnd.size() ||
       text.substr(text.size() - kArmorEnd.size()) != kArmorEnd) {
     return Damaged("malformed armor");
   }
-  std::string_view inner = text.substr(kArmorBegin.size(), text.size() - kArmorBegin.size() - kArmorEnd.size());
+  std::string_view inner =
+      text.substr(kArmorBegin.size(), text.size() - kArmorBegin.size() - kArmorEnd.size());
   std::string b64;
   for (char c : inner) {
     if (c != '\n' && c != '\r') b64.push_back(c);
@@ -412,17 +442,28 @@ Result<std::vector<Identity>> ParseIdentities(std::string_view text) {
     OPENSSL_cleanse(key->data(), key->size());
     out.emplace_back(secret.value);
   }
-  if (out.empty()) return Status::InvalidArgument("age: no identity (AGE-SECRET-KEY-1...) in the identity file");
+  if (out.empty())
+    return Status::InvalidArgument("age: no identity (AGE-SECRET-KEY-1...) in the identity file");
   return out;
 }
 
-Result<std::vector<uint8_t>> Encrypt(std::span<const uint8_t> plaintext, const std::vector<std::string>& recipients) {
+Result<std::vector<uint8_t>> Encrypt(std::span<const uint8_t> plaintext,
+                                     const std::vector<std::string>& recipients) {
+  return detail::EncryptWithTweaks(plaintext, recipients, {});
+}
+
+namespace detail {
+
+Result<std::vector<uint8_t>> EncryptWithTweaks(std::span<const uint8_t> plaintext,
+                                               const std::vector<std::string>& recipients,
+                                               const EncryptTweaks& tweaks) {
   if (recipients.empty()) return Status::InvalidArgument("age: no recipient");
   Wiped<std::array<uint8_t, kFileKeySize>> file_key;
   LS_RETURN_IF_ERROR(RandomBytes(file_key.value.data(), file_key.value.size()));
 
   std::string header(kVersionLine);
   header += '\n';
+  for (const auto& extra : tweaks.extra_stanzas) header += "-> " + extra.line + "\n" + BodyLines(extra.body);
   for (const std::string& r : recipients) {
     LS_ASSIGN_OR_RETURN(Key32 recipient, Bech32DecodeKey(r, kRecipientHrp, "an age recipient (age1...)"));
     Wiped<Key32> ephemeral;
@@ -435,12 +476,13 @@ Result<std::vector<uint8_t>> Encrypt(std::span<const uint8_t> plaintext, const s
     Wiped<Key32> wrap_key;
     LS_ASSIGN_OR_RETURN(wrap_key.value, Hkdf(shared.value, salt, kX25519Info));
     LS_ASSIGN_OR_RETURN(Bytes body, Seal(wrap_key.value, {}, file_key.value));
-    header += "-> X25519 " + B64Encode(share) + "\n" + B64Encode(body) + "\n";  // 43 columns: one short line
+    header += "-> X25519 " + B64Encode(share) + "\n" + BodyLines(body);
   }
   header += "---";
   Wiped<Key32> hmac_key;
   LS_ASSIGN_OR_RETURN(hmac_key.value, Hkdf(file_key.value, {}, "header"));
-  header += " " + B64Encode(HeaderMac(hmac_key.value, header)) + "\n";
+  LS_ASSIGN_OR_RETURN(Key32 mac, HeaderMac(hmac_key.value, header));
+  header += " " + B64Encode(mac) + "\n";
 
   Bytes out(header.begin(), header.end());
   std::array<uint8_t, kPayloadNonceSize> nonce{};
@@ -448,12 +490,14 @@ Result<std::vector<uint8_t>> Encrypt(std::span<const uint8_t> plaintext, const s
   out.insert(out.end(), nonce.begin(), nonce.end());
   Wiped<Key32> payload_key;
   LS_ASSIGN_OR_RETURN(payload_key.value, Hkdf(file_key.value, nonce, "payload"));
-  // Full 64 KiB chunks, then a last one that is shorter (and empty only for an empty plaintext).
+  // Full 64 KiB chunks, then a last one that is shorter or full (and empty only for an empty plaintext).
+  const bool empty_tail = tweaks.empty_last_chunk && !plaintext.empty() && plaintext.size() % kChunkSize == 0;
   size_t offset = 0;
   for (uint64_t counter = 0;; counter++) {
     const size_t n = std::min(kChunkSize, plaintext.size() - offset);
-    const bool last = offset + n == plaintext.size();
-    LS_ASSIGN_OR_RETURN(Bytes sealed, Seal(payload_key.value, ChunkNonce(counter, last), plaintext.subspan(offset, n)));
+    const bool last = offset + n == plaintext.size() && !(empty_tail && n > 0);
+    LS_ASSIGN_OR_RETURN(Bytes sealed,
+                        Seal(payload_key.value, ChunkNonce(counter, last), plaintext.subspan(offset, n)));
     out.insert(out.end(), sealed.begin(), sealed.end());
     offset += n;
     if (last) break;
@@ -461,12 +505,16 @@ Result<std::vector<uint8_t>> Encrypt(std::span<const uint8_t> plaintext, const s
   return out;
 }
 
-Result<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext, const std::vector<Identity>& identities) {
+}  // namespace detail
+
+Result<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext,
+                                     const std::vector<Identity>& identities) {
   std::string_view file(reinterpret_cast<const char*>(ciphertext.data()), ciphertext.size());
   std::string dearmored;
   {
     std::string_view trimmed = file;
-    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
+    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
+      trimmed.remove_prefix(1);
     if (trimmed.substr(0, kArmorBegin.size()) == kArmorBegin) {
       LS_ASSIGN_OR_RETURN(dearmored, Dearmor(file));
       file = dearmored;
@@ -477,7 +525,8 @@ Result<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext, const 
   Wiped<std::array<uint8_t, kFileKeySize>> file_key;
   bool found = false;
   for (const Stanza& s : h.stanzas) {
-    if (s.type == "scrypt") return Status::InvalidArgument("age: passphrase-encrypted files are not supported");
+    if (s.type == "scrypt")
+      return Status::InvalidArgument("age: passphrase-encrypted files are not supported");
   }
   for (const Stanza& s : h.stanzas) {
     if (s.type != "X25519") continue;
@@ -510,7 +559,7 @@ Result<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext, const 
 
   Wiped<Key32> hmac_key;
   LS_ASSIGN_OR_RETURN(hmac_key.value, Hkdf(file_key.value, {}, "header"));
-  const Key32 mac = HeaderMac(hmac_key.value, h.mac_input);
+  LS_ASSIGN_OR_RETURN(const Key32 mac, HeaderMac(hmac_key.value, h.mac_input));
   if (CRYPTO_memcmp(mac.data(), h.mac.data(), mac.size()) != 0) return Damaged("header MAC mismatch");
 
   std::span<const uint8_t> payload(reinterpret_cast<const uint8_t*>(file.data()) + h.payload_offset,
@@ -526,10 +575,12 @@ Result<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext, const 
     if (last && n == kTagSize && counter > 0) return Damaged("empty last chunk");
     const size_t start = out.size();
     out.resize(start + n - kTagSize);
-    LS_ASSIGN_OR_RETURN(bool opened, Open(payload_key.value, ChunkNonce(counter, last), payload.first(n), out.data() + start));
+    LS_ASSIGN_OR_RETURN(bool opened, Open(payload_key.value, ChunkNonce(counter, last), payload.first(n),
+                                          out.data() + start));
     if (!opened) {
       OPENSSL_cleanse(out.data(), out.size());
-      return Damaged(last ? "payload does not authenticate (modified or truncated)" : "payload chunk does not authenticate");
+      return Damaged(last ? "payload does not authenticate (modified or truncated)"
+                          : "payload chunk does not authenticate");
     }
     payload = payload.subspan(n);
   }

@@ -1,6 +1,6 @@
 // age v1 (https://age-encryption.org/v1) with X25519 recipients, on OpenSSL 3: what the encrypted config
 // store keeps in the application's database. Files we write decrypt with the real `age -d -i KEY`, and
-// files the real `age -r RECIPIENT` writes decrypt here (tests/crypto/age_interop_test.sh).
+// files the real `age -r RECIPIENT` writes decrypt here (tests/crypto/age_test.cc).
 //
 // Binary format is written; binary and ASCII-armored ("-----BEGIN AGE ENCRYPTED FILE-----") are read.
 // Only X25519 stanzas are understood; other stanza types (ssh-ed25519, ...) are skipped when another
@@ -44,10 +44,32 @@ Result<Identity> GenerateIdentity();
 Result<std::vector<Identity>> ParseIdentities(std::string_view text);
 
 // Encrypts to one or more "age1..." recipients.
-Result<std::vector<uint8_t>> Encrypt(std::span<const uint8_t> plaintext, const std::vector<std::string>& recipients);
+Result<std::vector<uint8_t>> Encrypt(std::span<const uint8_t> plaintext,
+                                     const std::vector<std::string>& recipients);
 
 // Decrypts with whichever identity matches a stanza. Corruption for a damaged or tampered file;
 // InvalidArgument("no identity matched ...") when the file was encrypted to someone else.
-Result<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext, const std::vector<Identity>& identities);
+Result<std::vector<uint8_t>> Decrypt(std::span<const uint8_t> ciphertext,
+                                     const std::vector<Identity>& identities);
+
+namespace detail {
+
+// Only for tests: well-formed files Encrypt never writes, to check what readers (ours and the real age)
+// accept and refuse.
+struct EncryptTweaks {
+  struct Stanza {
+    std::string line;  // after "-> ": the type and its arguments, e.g. "grease-1 abc"
+    std::vector<uint8_t> body;
+  };
+  std::vector<Stanza> extra_stanzas;  // written before the recipients' stanzas
+  // For a plaintext that is a positive multiple of 64 KiB: every full chunk is written as non-last and an
+  // empty last chunk follows (the spec forbids it).
+  bool empty_last_chunk = false;
+};
+Result<std::vector<uint8_t>> EncryptWithTweaks(std::span<const uint8_t> plaintext,
+                                               const std::vector<std::string>& recipients,
+                                               const EncryptTweaks& tweaks);
+
+}  // namespace detail
 
 }  // namespace litestream::age
