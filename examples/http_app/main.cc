@@ -22,7 +22,6 @@
 #include <mutex>
 #include <string>
 
-#include "litestream/secure_config.h"
 #include "litestream/service.h"
 
 namespace {
@@ -142,7 +141,7 @@ int main(int argc, char** argv) {
 
   litestream::ServiceOptions options;
   options.log_sink = sink;
-  auto service = litestream::ServiceFromConfigDb(db_path, key_path, options);
+  auto service = litestream::Service::FromConfigDb(db_path, key_path, options);
   if (!service.ok()) {
     std::fprintf(stderr, "http_app: %s\n", service.status().ToString().c_str());
     return 1;

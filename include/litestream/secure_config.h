@@ -10,12 +10,11 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "litestream/service.h"
+#include "litestream/config.h"
 #include "litestream/status.h"
 
 namespace litestream {
@@ -57,9 +56,9 @@ class SecureConfigStore {
   std::string identity_path_;
 };
 
-// Loads the latest Litestream config (scope "litestream", format yaml or yml) from the store and builds the
-// service from it. The config must be self-contained: environment references ($VAR, ${VAR}) are errors.
-Result<std::unique_ptr<Service>> ServiceFromConfigDb(const std::string& db_path, const std::string& identity_path,
-                                                     ServiceOptions options);
+// The latest Litestream config (scope "litestream", format yaml or yml), parsed. It must be
+// self-contained: environment references ($VAR, ${VAR}) are errors and nothing is expanded.
+// Service::FromConfigDb (service.h) builds the service from it; `litestream replicate -config-db` runs it.
+Result<Config> LoadLitestreamConfig(const std::string& db_path, const std::string& identity_path);
 
 }  // namespace litestream

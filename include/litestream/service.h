@@ -57,6 +57,11 @@ class Service {
   static Result<std::unique_ptr<Service>> FromYaml(std::string_view yaml, const ParseOptions& parse,
                                                    ServiceOptions options);
   static Result<std::unique_ptr<Service>> FromConfig(Config config, ServiceOptions options);
+  // From the latest Litestream config kept age-encrypted in the application's own database
+  // (secure_config.h: scope "litestream", format yaml or yml, no environment references). The age
+  // identity file is read once here and its bytes wiped.
+  static Result<std::unique_ptr<Service>> FromConfigDb(const std::string& db_path, const std::string& age_key_path,
+                                                       ServiceOptions options);
 
   ~Service();  // stops the service if still running (final sync with the configured timeout)
   Service(const Service&) = delete;

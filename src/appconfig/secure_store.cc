@@ -1,12 +1,16 @@
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
-#include <fstream>
-#include <iterator>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <utility>
 
 #include "crypto/age.h"
 #include "litestream/secure_config.h"
+#include "litestream/service.h"
 
 namespace litestream {
 namespace {
@@ -50,9 +54,10 @@ class Db {
   }
   bool HasTable() const {
     sqlite3_stmt* st = nullptr;
-    bool found = sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='app_config'", -1,
-                                    &st, nullptr) == SQLITE_OK &&
-                 sqlite3_step(st) == SQLITE_ROW;
+    bool found =
+        sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='app_config'", -1,
+                           &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return found;
   }
@@ -72,19 +77,35 @@ std::string ColumnText(sqlite3_stmt* st, int i) {
   return t == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(t));
 }
 
-// Reads and parses the identity file, wiping the raw bytes at once. The first identity must be X25519;
-// that is the only kind we parse, so any identity we return is one.
+// Reads and parses the identity file, wiping the raw bytes at once. Plain read(2) into our own buffer: a
+// stdio or iostream buffer would keep a copy of the key we could not wipe. The first identity must be
+// X25519; that is the only kind we parse, so any identity we return is one.
 Result<std::vector<age::Identity>> LoadIdentities(const std::string& path) {
   if (path.empty()) return Status::InvalidArgument("an age identity file is required (-age-key)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read age identity file " + path);
-  std::string text;
-  text.resize(kMaxIdentityFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  auto ids = age::ParseIdentities(text);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const std::string why = std::strerror(errno);
+    return errno == ENOENT ? Status::NotFound("cannot read age identity file " + path + ": " + why)
+                           : Status::IOError("cannot read age identity file " + path + ": " + why);
+  }
+  std::string text(kMaxIdentityFileBytes + 1, '\0');
+  size_t got = 0;
+  int read_errno = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) read_errno = errno;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  Result<std::vector<age::Identity>> ids =
+      Status::InvalidArgument("age identity file " + path + " is too big");
+  if (read_errno == 0 && got <= kMaxIdentityFileBytes)
+    ids = age::ParseIdentities(std::string_view(text.data(), got));
   OPENSSL_cleanse(text.data(), text.size());
-  if (text.size() > kMaxIdentityFileBytes) return Status::InvalidArgument("age identity file " + path + " is too big");
+  if (read_errno != 0)
+    return Status::IOError("cannot read age identity file " + path + ": " + std::strerror(read_errno));
   if (!ids.ok()) return ids.status().WithContext(path);
   return ids;
 }
@@ -98,8 +119,9 @@ Status SecureConfigStore::Save(std::string_view scope, std::string_view plaintex
                                std::string_view description) const {
   LS_ASSIGN_OR_RETURN(auto ids, LoadIdentities(identity_path_));
   LS_ASSIGN_OR_RETURN(std::string recipient, ids.front().Recipient());
-  LS_ASSIGN_OR_RETURN(auto sealed,
-                      age::Encrypt({reinterpret_cast<const uint8_t*>(plaintext.data()), plaintext.size()}, {recipient}));
+  LS_ASSIGN_OR_RETURN(
+      auto sealed,
+      age::Encrypt({reinterpret_cast<const uint8_t*>(plaintext.data()), plaintext.size()}, {recipient}));
   LS_ASSIGN_OR_RETURN(Db db, Db::Open(db_path_, /*create=*/true));
   LS_RETURN_IF_ERROR(db.Exec(kSchema));
   Stmt st;
@@ -116,15 +138,18 @@ Status SecureConfigStore::Save(std::string_view scope, std::string_view plaintex
 }
 
 Result<SecureConfig> SecureConfigStore::Get(std::string_view scope, int generation) const {
-  if (generation < 0) return Status::InvalidArgument("generation must be 0 (latest) or more, got " + std::to_string(generation));
+  if (generation < 0)
+    return Status::InvalidArgument("generation must be 0 (latest) or more, got " +
+                                   std::to_string(generation));
   const std::string_view s = ScopeOrDefault(scope);
   const std::string where = "scope '" + std::string(s) + "' generation " + std::to_string(generation);
   LS_ASSIGN_OR_RETURN(auto ids, LoadIdentities(identity_path_));
   LS_ASSIGN_OR_RETURN(Db db, Db::Open(db_path_, /*create=*/false));
   if (!db.HasTable()) return Status::NotFound(db_path_ + " has no app_config table");
   Stmt st;
-  const char* sql = "SELECT content, format FROM app_config WHERE scope = ?1 ORDER BY created_at DESC, id DESC LIMIT 1 "
-                    "OFFSET ?2";
+  const char* sql =
+      "SELECT content, format FROM app_config WHERE scope = ?1 ORDER BY created_at DESC, id DESC LIMIT 1 "
+      "OFFSET ?2";
   int rc = sqlite3_prepare_v2(db.get(), sql, -1, &st.st, nullptr);
   if (rc != SQLITE_OK) return db.Error(rc, "app_config query");
   sqlite3_bind_text(st.st, 1, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
@@ -154,29 +179,38 @@ Result<std::vector<SecureConfigVersion>> SecureConfigStore::List(std::string_vie
   const std::string scope_text(scope);  // never NULL: an empty scope lists every scope
   sqlite3_bind_text(st.st, 1, scope_text.c_str(), -1, SQLITE_TRANSIENT);
   while ((rc = sqlite3_step(st.st)) == SQLITE_ROW) {
-    out.push_back({sqlite3_column_int64(st.st, 0), ColumnText(st.st, 1), ColumnText(st.st, 2), ColumnText(st.st, 3),
-                   ColumnText(st.st, 4), sqlite3_column_int64(st.st, 5)});
+    out.push_back({sqlite3_column_int64(st.st, 0), ColumnText(st.st, 1), ColumnText(st.st, 2),
+                   ColumnText(st.st, 3), ColumnText(st.st, 4), sqlite3_column_int64(st.st, 5)});
   }
   if (rc != SQLITE_DONE) return db.Error(rc, "app_config list");
   return out;
 }
 
-Result<std::unique_ptr<Service>> ServiceFromConfigDb(const std::string& db_path, const std::string& identity_path,
-                                                     ServiceOptions options) {
+Result<Config> LoadLitestreamConfig(const std::string& db_path, const std::string& identity_path) {
   SecureConfigStore store(db_path, identity_path);
   LS_ASSIGN_OR_RETURN(SecureConfig cfg, store.Get(kLitestreamConfigScope, 0));
   if (cfg.format != "yaml" && cfg.format != "yml") {
+    OPENSSL_cleanse(cfg.content.data(), cfg.content.size());
     return Status::InvalidArgument("the litestream config in " + db_path + " has format '" + cfg.format +
                                    "', want yaml");
   }
-  if (cfg.content.empty()) return Status::InvalidArgument("the litestream config in " + db_path + " is empty");
+  if (cfg.content.empty())
+    return Status::InvalidArgument("the litestream config in " + db_path + " is empty");
   ParseOptions parse;
   parse.expand_env = false;
-  parse.reject_env_references = true;
-  auto service = Service::FromYaml(cfg.content, parse, std::move(options));
+  parse.reject_env_references = true;  // what is stored is exactly what runs
+  auto config = ParseConfig(cfg.content, parse);
   OPENSSL_cleanse(cfg.content.data(), cfg.content.size());
-  if (!service.ok()) return service.status().WithContext("config from " + db_path);
-  return service;
+  if (!config.ok()) return config.status().WithContext("litestream config from " + db_path);
+  return config;
+}
+
+// Declared in service.h; defined here so that the service itself does not depend on the store.
+Result<std::unique_ptr<Service>> Service::FromConfigDb(const std::string& db_path,
+                                                       const std::string& age_key_path,
+                                                       ServiceOptions options) {
+  LS_ASSIGN_OR_RETURN(Config config, LoadLitestreamConfig(db_path, age_key_path));
+  return FromConfig(std::move(config), std::move(options));
 }
 
 }  // namespace litestream

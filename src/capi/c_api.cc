@@ -1,7 +1,6 @@
 // The C API (include/litestream/litestream.h) over litestream::Service. Every entry point catches
 // everything: no C++ exception crosses into a C (or Python) caller.
 #include "litestream/litestream.h"
-#include "litestream/secure_config.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -136,7 +135,7 @@ int litestream_service_new_from_config_db(const char* db_path, const char* age_k
     LS_RETURN_IF_ERROR(NeedArg(out, "out"));
     *out = nullptr;
     LS_ASSIGN_OR_RETURN(ServiceOptions options, MakeServiceOptions(log_fn, log_user_data, min_level));
-    LS_ASSIGN_OR_RETURN(auto service, ServiceFromConfigDb(db_path, age_key_path, std::move(options)));
+    LS_ASSIGN_OR_RETURN(auto service, Service::FromConfigDb(db_path, age_key_path, std::move(options)));
     *out = new litestream_service{std::move(service)};
     return Status::OK();
   });

@@ -54,7 +54,8 @@ int Save(const Args& args) {
   fs.String("format", &format);
   fs.String("desc", &desc);
   if (auto o = fs.Parse(args); o != FlagSet::Outcome::kOk) return fs.ExitCode(o);
-  if (key.empty() || db.empty() || file.empty()) return PrintError("config save requires -age-key, -db and -file");
+  if (key.empty() || db.empty() || file.empty())
+    return PrintError("config save requires -age-key, -db and -file");
   std::ifstream in(file, std::ios::binary);
   if (!in) return PrintError("cannot read " + file);
   std::stringstream content;
@@ -63,7 +64,8 @@ int Save(const Args& args) {
   if (format.empty()) {
     format = p.extension().string();
     if (!format.empty() && format[0] == '.') format.erase(0, 1);
-    if (format.empty()) return PrintError("cannot tell the format of " + file + " (no extension): use -format");
+    if (format.empty())
+      return PrintError("cannot tell the format of " + file + " (no extension): use -format");
   }
   if (desc.empty()) desc = "Inserted from file: " + p.filename().string();
   Status s = SecureConfigStore(db, key).Save(scope, content.str(), format, desc);
@@ -99,7 +101,8 @@ int List(const Args& args) {
   if (!versions.ok()) return PrintError(versions.status());
   std::vector<std::vector<std::string>> rows = {{"id", "scope", "format", "created", "size", "description"}};
   for (const auto& v : *versions) {
-    rows.push_back({std::to_string(v.id), v.scope, v.format, v.created_at, std::to_string(v.size), v.description});
+    rows.push_back(
+        {std::to_string(v.id), v.scope, v.format, v.created_at, std::to_string(v.size), v.description});
   }
   PrintTable(stdout, rows);
   return 0;
@@ -118,7 +121,8 @@ int RunConfig(const Args& args) {
     return 0;
   }
   std::fputs(kUsage, stderr);
-  return PrintError(sub.empty() ? "config: missing subcommand (save, get or list)" : "config: unknown subcommand " + sub);
+  return PrintError(sub.empty() ? "config: missing subcommand (save, get or list)"
+                                : "config: unknown subcommand " + sub);
 }
 
 }  // namespace litestream::cli

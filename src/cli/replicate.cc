@@ -171,8 +171,10 @@ int RunReplicate(const Args& args) {
 
   Config config;
   std::vector<DbEntry> entries;
+  if (!age_key.empty() && config_db.empty()) return PrintError("-age-key requires -config-db");
   if (!fs.args().empty()) {
     if (!config_path.empty()) return PrintError("cannot specify a replica URL and the -config flag");
+    if (!config_db.empty()) return PrintError("cannot specify a replica URL and the -config-db flag");
     if (fs.args().size() < 2) return PrintError("must specify at least one replica URL for " + fs.args()[0]);
     if (fs.args().size() > 2) return PrintError("only one replica URL is allowed per database");
     config = DefaultConfig();
@@ -187,16 +189,9 @@ int RunReplicate(const Args& args) {
   } else if (!config_db.empty()) {
     if (!config_path.empty()) return PrintError("cannot specify both -config and -config-db");
     if (age_key.empty()) return PrintError("-config-db requires -age-key");
-    auto stored = SecureConfigStore(config_db, age_key).Get(kLitestreamConfigScope, 0);
-    if (!stored.ok()) return PrintError(stored.status());
-    if (stored->format != "yaml" && stored->format != "yml") {
-      return PrintError("the litestream config in " + config_db + " has format '" + stored->format + "', want yaml");
-    }
-    ParseOptions parse;
-    parse.reject_env_references = true;
-    auto parsed = ParseConfig(stored->content, parse);
-    if (!parsed.ok()) return PrintError(parsed.status().WithContext("config from " + config_db));
-    config = std::move(*parsed);
+    auto loaded = LoadLitestreamConfig(config_db, age_key);
+    if (!loaded.ok()) return PrintError(loaded.status());
+    config = std::move(*loaded);
   } else {
     auto loaded = LoadCliConfig(config_path, no_expand_env);
     if (!loaded.ok()) return PrintError(loaded.status());

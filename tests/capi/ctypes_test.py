@@ -77,7 +77,7 @@ def sql(db, statement):
 
 
 class Service:
-    def __init__(self, yaml, flags=0):
+    def __init__(self, yaml, flags=0, config_db=None, age_key=None):
         self.lines = []
         self.lock = threading.Lock()
 
@@ -87,6 +87,10 @@ class Service:
 
         self._log_fn = LOG_FN(on_log)  # keep a reference: the library calls it from its threads
         self.handle = ctypes.c_void_p()
+        if config_db:  # the encrypted config store in the application's database
+            call(lib.litestream_service_new_from_config_db, config_db.encode(), age_key.encode(), self._log_fn, None,
+                 1, ctypes.byref(self.handle))
+            return
         data = yaml.encode()
         call(lib.litestream_service_new, data, len(data), flags, self._log_fn, None, 1, ctypes.byref(self.handle))
 
@@ -168,6 +172,30 @@ class CApiTest(unittest.TestCase):
         at_third = os.path.join(self.dir, "third.db")
         call(lib.litestream_restore, self.replica_url.encode(), at_third.encode(), txids[2], None, 0, None)
         self.assertEqual(sql(at_third, "SELECT count(*) FROM t"), "3")
+
+    def test_service_from_the_encrypted_config_in_the_database(self):
+        key, yml = os.path.join(self.dir, "key.txt"), os.path.join(self.dir, "litestream.yml")
+        subprocess.run(["age-keygen", "-o", key], check=True, capture_output=True, timeout=60)
+        with open(yml, "w") as f:
+            f.write(self.yaml)
+        sql(self.db, "PRAGMA journal_mode=wal; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);")
+        litestream = os.path.join(os.path.dirname(SHELL), "litestream")
+        subprocess.run([litestream, "config", "save", "-age-key", key, "-db", self.db, "-file", yml], check=True,
+                       capture_output=True, timeout=60)
+        service = Service(None, config_db=self.db, age_key=key)
+        try:
+            service.start()
+            sql(self.db, "INSERT INTO t (v) VALUES ('configured from the database');")
+            txid, replicated = service.sync(self.db)
+            self.assertGreaterEqual(replicated, txid)
+            service.stop()
+        finally:
+            service.free()
+        with service.lock:
+            self.assertTrue(any(m == "replicating" for _, m, _ in service.lines), service.lines)
+        restored = os.path.join(self.dir, "restored.db")
+        call(lib.litestream_restore, self.replica_url.encode(), restored.encode(), 0, None, 0, None)
+        self.assertEqual(sql(restored, "SELECT v FROM t"), "configured from the database")
 
     def test_errors_are_codes_with_messages(self):
         handle = ctypes.c_void_p()
