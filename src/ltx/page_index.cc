@@ -152,7 +152,8 @@ Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t 
 namespace {
 
 // DecodePageFrame without the "page N: " prefix on errors; *pgno is set once the page header is read.
-Status DecodeFrameBytes(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page) {
+Status DecodeFrameBytes(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page,
+                        std::vector<uint8_t>* scratch) {
   if (!IsValidPageSize(page_size))
     return Status::InvalidArgument("invalid page size " + std::to_string(page_size));
   if (n < kPageHeaderSize)
@@ -171,9 +172,8 @@ Status DecodeFrameBytes(const uint8_t* data, size_t n, uint32_t page_size, uint3
     return DecompressBlock(data + kPageHeaderSize + kPageSizeFieldSize, csize, page, page_size);
   }
   SpanSource src(data + kPageHeaderSize, n - kPageHeaderSize);
-  std::vector<uint8_t> scratch;
   size_t frame_size = 0;
-  LS_RETURN_IF_ERROR(DecodeFrame(src, page_size, page, &scratch, &frame_size));
+  LS_RETURN_IF_ERROR(DecodeFrame(src, page_size, page, scratch, &frame_size));
   if (frame_size != n - kPageHeaderSize) {
     return Status::Corruption(std::to_string(n - kPageHeaderSize - frame_size) +
                               " bytes after the end of the lz4 frame");
@@ -184,8 +184,14 @@ Status DecodeFrameBytes(const uint8_t* data, size_t n, uint32_t page_size, uint3
 }  // namespace
 
 Status DecodePageFrame(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page) {
+  std::vector<uint8_t> scratch;
+  return DecodePageFrame(data, n, page_size, pgno, page, &scratch);
+}
+
+Status DecodePageFrame(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page,
+                       std::vector<uint8_t>* scratch) {
   uint32_t got = 0;
-  Status s = DecodeFrameBytes(data, n, page_size, &got, page);
+  Status s = DecodeFrameBytes(data, n, page_size, &got, page, scratch);
   if (!s.ok())
     return n < kPageHeaderSize ? s : Status(s.code(), "page " + std::to_string(got) + ": " + s.message());
   *pgno = got;
@@ -204,7 +210,8 @@ Status ReadPage(RandomAccessReader& file, const PageIndexEntry& entry, uint32_t 
   std::vector<uint8_t> buf(entry.size);
   LS_RETURN_IF_ERROR(ReadFullAt(file, entry.offset, buf.data(), buf.size(), name));
   uint32_t pgno = 0;
-  Status s = DecodeFrameBytes(buf.data(), buf.size(), page_size, &pgno, page);
+  std::vector<uint8_t> scratch;
+  Status s = DecodeFrameBytes(buf.data(), buf.size(), page_size, &pgno, page, &scratch);
   if (s.ok() && pgno != entry.pgno) s = Status::Corruption("page header says pgno " + std::to_string(pgno));
   if (!s.ok()) return Status(s.code(), std::string(name) + ": " + where() + ": " + s.message());
   return Status::OK();

@@ -51,6 +51,10 @@ Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t 
 // Decodes one encoded page (page header through the end of its payload; exactly that, no more) into
 // page[0, page_size), either encoding. Sets *pgno from the page header.
 Status DecodePageFrame(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page);
+// The same with a caller-owned scratch buffer for frame-encoded pages, reused from call to call: a reader
+// decoding many pages (the VFS's read-ahead) then allocates and clears nothing per page.
+Status DecodePageFrame(const uint8_t* data, size_t n, uint32_t page_size, uint32_t* pgno, uint8_t* page,
+                       std::vector<uint8_t>* scratch);
 
 // Reads exactly [entry.offset, entry.offset + entry.size) and decodes it; the page header's pgno must be
 // entry.pgno. Fails before reading anything if entry.size is larger than any page of page_size can take.

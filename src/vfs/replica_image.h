@@ -7,29 +7,45 @@
 // calls that only when a connection starts a read transaction, so a transaction sees one state.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "litestream/storage.h"
-#include "ltx/page_index.h"
+#include "ltx/format.h"
 
 namespace litestream::vfs {
 
 struct ImageOptions {
   size_t cache_bytes = 10 << 20;  // LRU page cache capacity
+  size_t max_parallel = 8;        // storage requests in flight while opening or polling
 };
 
-// Read-ahead of a sequential scan: at most this many pages, or bytes of encoded pages, per request.
-inline constexpr size_t kReadAheadPages = 64;
-inline constexpr uint64_t kReadAheadBytes = 256 << 10;
-// Files up to this size are fetched whole when first used, and their file checksum verified.
+// Read-ahead of a sequential scan. A cache miss right after the previous miss's run (a scan) fetches the
+// following pages of the same file in the same request: first kReadAheadFirstPages, then twice as many on
+// every further sequential miss, up to kReadAheadMaxPages pages, kReadAheadMaxBytes of encoded pages, and a
+// quarter of the page cache (so that runs never evict each other). A lone miss (a point lookup) fetches
+// only its page. Once the window reaches kReadAheadAsyncPages, a background thread fetches the next run
+// while SQLite works through the current one, and the run after that as soon as SQLite reaches it.
+inline constexpr uint32_t kReadAheadFirstPages = 4;
+inline constexpr uint32_t kReadAheadAsyncPages = 32;
+inline constexpr uint32_t kReadAheadMaxPages = 1024;
+inline constexpr uint64_t kReadAheadMaxBytes = 1 << 20;
+// A miss up to this many pages past the expected next page still continues a scan (B-tree interior pages
+// between leaves, already cached, are skipped by SQLite).
+inline constexpr uint32_t kReadAheadSlackPages = 8;
+// Files up to this size are fetched whole when first used, and their file checksum verified. At most
+// kWholeFilesInFlight of them are held in memory at once while a replica is opened.
 inline constexpr uint64_t kVerifyWholeFileBytes = 4 << 20;
+inline constexpr size_t kWholeFilesInFlight = 4;
 
 class ReplicaImage {
  public:
@@ -59,18 +75,36 @@ class ReplicaImage {
   // cache and any pending update. On error the current state stays. Thread-safe (excludes Poll).
   Status Rebuild(std::optional<SystemTime> at);
 
- private:
-  // Rebuilds the index for exactly the installed TXID (same content, other files); drops a pending update.
-  Status Replan();
-  Status Install(ReplicaImage& fresh);  // REQUIRES poll_mu_
-  Status ReadPageOnce(uint32_t pgno, uint8_t* out);
+  ~ReplicaImage();
+  ReplicaImage(const ReplicaImage&) = delete;
+  ReplicaImage& operator=(const ReplicaImage&) = delete;
 
- public:
+  // Counters, for tests and diagnostics.
+  struct Stats {
+    uint64_t fetches = 0;          // ranged page reads from storage
+    uint64_t pages_fetched = 0;    // pages those reads carried (more than fetches with read-ahead)
+    uint64_t background_fetches = 0;  // of those, made by the read-ahead thread
+    uint64_t cache_hits = 0;
+    size_t cached_pages = 0;
+    size_t cache_capacity_pages = 0;
+  };
+  Stats stats() const;
+
+  // A file's header and its raw page index bytes, as fetched from storage (public for the helpers in
+  // replica_image.cc).
+  struct Loaded {
+    ltx::Header header;
+    std::vector<uint8_t> buf;  // holds the index at [index_pos, index_pos + index_len)
+    size_t index_pos = 0;
+    size_t index_len = 0;
+    uint64_t index_start = 0;  // file offset of the index
+  };
+
  private:
   struct Location {
-    uint32_t file = 0;  // index into files_
     uint64_t offset = 0;
-    uint64_t size = 0;
+    uint32_t size = 0;  // 0: no page (the lock page)
+    uint32_t file = 0;  // index into files_
   };
   struct File {
     LtxFileInfo info;
@@ -82,15 +116,51 @@ class ReplicaImage {
     uint32_t commit = 0;
     TXID txid = 0;
   };
+  // Consecutive pages first, first + 1, ... stored back to back in one file, fetched in one request.
+  struct Run {
+    LtxFileInfo info;
+    uint32_t first = 0;
+    std::vector<Location> locs;
+    std::vector<bool> cached;  // cached when planned: their bytes come along, they are not decoded again
+    uint64_t generation = 0;
+    uint64_t id = 0;           // background runs: which one
+  };
+  struct CachedPage {
+    uint32_t pgno;
+    std::unique_ptr<uint8_t[]> data;  // page_size_ bytes
+  };
+  using Lru = std::list<CachedPage>;
 
   ReplicaImage(std::shared_ptr<StorageClient> client, ImageOptions options)
       : client_(std::move(client)), options_(options) {}
 
-  // Reads one file's header and page index; checks the page size.
-  Status LoadFile(const LtxFileInfo& info, File* file, std::vector<ltx::PageIndexEntry>* entries);
-  void CachePut(uint32_t pgno, std::vector<uint8_t> page);   // REQUIRES mu_
-  bool CacheGet(uint32_t pgno, uint8_t* out);                // REQUIRES mu_
-  void CacheErase(uint32_t pgno);                            // REQUIRES mu_
+  // Rebuilds the index for exactly the installed TXID (same content, other files); drops a pending update.
+  Status Replan();
+  Status Install(ReplicaImage& fresh);  // REQUIRES poll_mu_
+  Status ReadPageOnce(uint32_t pgno, uint8_t* out);
+  // The run from `first`: up to max_pages pages stored back to back in first's file, within
+  // kReadAheadMaxBytes. Empty if `first` has no stored page (the lock page). REQUIRES mu_.
+  Run PlanRun(uint32_t first, size_t max_pages) const;
+  // Fetches and decodes a run and caches its pages (those that still live there). Page run.first goes to
+  // `out` too unless out is null; an error decoding it is the result, later pages just end the run.
+  Status FetchRun(const Run& run, uint8_t* out, std::vector<uint8_t>* scratch, bool background);
+  size_t MaxReadAhead() const { return std::min<size_t>(kReadAheadMaxPages, cache_capacity_ / 4); }
+  // Background read-ahead (REQUIRES mu_): hands the run from `first` to the read-ahead thread; Follow
+  // starts the next one once a page of the last one is read.
+  void StartAhead(uint32_t first);
+  void FollowAhead(uint32_t pgno);
+  void ResetScan();
+  void AheadLoop();
+  // Fetches the header and page index of each file, up to options_.max_parallel requests at a time.
+  Status LoadFiles(const std::vector<LtxFileInfo>& files, std::vector<Loaded>* out);
+  // Checks a loaded file against the image (page size) and decodes its index: fn(pgno, Location) for every
+  // page up to the file's commit.
+  template <typename Fn>
+  Status DecodeLoaded(const LtxFileInfo& info, const Loaded& loaded, uint32_t file_no, Fn&& fn);
+  bool CacheGet(uint32_t pgno, uint8_t* out);                          // REQUIRES mu_
+  void CachePut(uint32_t pgno, std::unique_ptr<uint8_t[]> page);       // REQUIRES mu_
+  void CacheErase(uint32_t pgno);                                      // REQUIRES mu_
+  bool StillAt(uint32_t pgno, const Location& loc) const;              // REQUIRES mu_
 
   const std::shared_ptr<StorageClient> client_;
   const ImageOptions options_;
@@ -104,11 +174,26 @@ class ReplicaImage {
   SystemTime newest_time_{};
   std::optional<Pending> pending_;
 
-  // LRU: most recent at the front.
-  std::list<std::pair<uint32_t, std::vector<uint8_t>>> lru_;
-  std::unordered_map<uint32_t, std::list<std::pair<uint32_t, std::vector<uint8_t>>>::iterator> cache_;
-  size_t cache_bytes_ = 0;
-  uint32_t last_miss_pgno_ = 0;  // the page of the last cache miss, to detect a sequential scan
+  // LRU: most recent at the front; at most cache_capacity_ pages (cache_bytes / page size).
+  Lru lru_;
+  std::unordered_map<uint32_t, Lru::iterator> cache_;
+  size_t cache_capacity_ = 0;
+  // Sequential-scan detection: the page a continuing scan misses next, and the current read-ahead window.
+  uint32_t scan_next_ = 0;
+  uint32_t scan_window_ = 0;
+  uint64_t generation_ = 0;  // bumped when Install replaces the files (file numbers change meaning)
+  Stats stats_;
+  // Background read-ahead: at most one run in flight. [ahead_lo_, ahead_hi_] are the pages of the last run
+  // handed over (0, 0: none), ahead_next_ the page its successor starts at.
+  std::condition_variable ahead_cv_;
+  std::optional<Run> ahead_job_;  // waiting for the thread
+  bool ahead_busy_ = false;       // a run is queued or being fetched
+  bool ahead_followed_ = true;    // the successor of the last run has been started
+  uint64_t ahead_id_ = 0;
+  uint32_t ahead_lo_ = 0, ahead_hi_ = 0, ahead_next_ = 0;
+  bool ahead_stop_ = false;
+  bool ahead_failed_ = false;     // the thread could not be started: synchronous read-ahead only
+  std::thread ahead_thread_;
 };
 
 // A RandomAccessReader over one replica file: each ReadAt is a ranged Open of the storage client.
