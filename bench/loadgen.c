@@ -132,6 +132,7 @@ static int cmd_write(const char* path, int argc, char** argv) {
   const char* sync = arg(argc, argv, "--sync", "normal");
   double rate = atof(arg(argc, argv, "--rate", "0"));
   long long update_max = atoll(arg(argc, argv, "--update", "0"));
+  double slow_ms = atof(arg(argc, argv, "--slow-ms", "0"));  /* > 0: report slower transactions on stderr */
   rng_state ^= (uint64_t)getpid() * 0x100000001B3ull;
   sqlite3* db = open_rw(path, sync);
   sqlite3_stmt* st = NULL;
@@ -154,6 +155,7 @@ static int cmd_write(const char* path, int argc, char** argv) {
     }
     double t0 = now_s();
     exec_sql(db, "BEGIN IMMEDIATE");
+    double t_begun = now_s();
     for (int r = 0; r < rows; r++) {
       fill_payload(buf, payload);
       sqlite3_bind_blob(st, 1, buf, payload, SQLITE_STATIC);
@@ -161,8 +163,15 @@ static int cmd_write(const char* path, int argc, char** argv) {
       if (sqlite3_step(st) != SQLITE_DONE) die("step", sqlite3_errmsg(db));
       sqlite3_reset(st);
     }
+    double t_commit = now_s();
     exec_sql(db, "COMMIT");
     double t1 = now_s();
+    if (slow_ms > 0 && (t1 - t0) * 1e3 > slow_ms) {
+      struct timespec wall;
+      clock_gettime(CLOCK_REALTIME, &wall);
+      fprintf(stderr, "slow txn at %ld.%03ld: begin %.1f ms, statements %.1f ms, commit %.1f ms\n", (long)wall.tv_sec,
+              wall.tv_nsec / 1000000, (t_begun - t0) * 1e3, (t_commit - t_begun) * 1e3, (t1 - t_commit) * 1e3);
+    }
     if (update_max == 0) {
       last_id = sqlite3_last_insert_rowid(db);
       if (first_id < 0) first_id = last_id - rows + 1;

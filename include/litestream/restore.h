@@ -138,7 +138,9 @@ struct ReplicaTimeBounds {
 };
 
 // Over every LTX level (9..0).
-Result<ReplicaTimeBounds> CalcTimeBounds(StorageClient& client);
+// use_metadata: the LTX header timestamps (as the restore plan uses them) rather than the storage's
+// modification times, which on object storage trail them by each file's upload time.
+Result<ReplicaTimeBounds> CalcTimeBounds(StorageClient& client, bool use_metadata = false);
 // Over every v0.3 snapshot and WAL segment.
 Result<ReplicaTimeBounds> CalcTimeBoundsV3(V3ReplicaClient& client);
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "ltx/page_index.h"
 #include "wal/reader.h"
 
 namespace litestream {
@@ -720,10 +721,10 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
     return v;
   }
   const std::string ltx_path = LtxPath(0, pos, pos);
-  LS_ASSIGN_OR_RETURN(auto ltx_reader, fs_->OpenSequential(ltx_path, 0));
-  ltx::Decoder dec(*ltx_reader, ltx_path);
-  if (Status s = dec.DecodeHeader(); !s.ok()) return MarkLocalCorrupt(s);
-  const ltx::Header& h = dec.header();
+  LS_ASSIGN_OR_RETURN(auto ltx_file, fs_->OpenRandomAccess(ltx_path));
+  auto header = ltx::ReadHeader(*ltx_file, ltx_path);
+  if (!header.ok()) return MarkLocalCorrupt(header.status());
+  const ltx::Header& h = *header;
   const int64_t frame_size = kWalFrameHeaderSize + page_size_;
   int64_t offset = h.wal_offset + h.wal_size;
   v.prev_commit = h.commit;
@@ -768,7 +769,7 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
     return v;
   }
   if (prev > kWalHeaderSize) {
-    auto matched = LastPageMatch(*wal_file, dec, prev);
+    auto matched = LastPageMatch(*wal_file, *ltx_file, h, ltx_path, prev);
     if (!matched.ok()) return MarkLocalCorrupt(matched.status());
     const bool last_page_match = *matched;
     if (!last_page_match) {
@@ -813,24 +814,26 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
 }
 
 // True if the WAL frame at `frame_offset` carries the LTX file's salts and its page, byte for byte, is in
-// the LTX file: the WAL still holds what we synced last time.
-Result<bool> Database::LastPageMatch(RandomAccessReader& wal_file, ltx::Decoder& dec, int64_t frame_offset) {
+// the LTX file: the WAL still holds what we synced last time. Only that page is read, through the page
+// index: the previous file may be a snapshot of the whole database.
+Result<bool> Database::LastPageMatch(RandomAccessReader& wal_file, RandomAccessReader& ltx_file,
+                                     const ltx::Header& h, const std::string& ltx_path, int64_t frame_offset) {
   const uint32_t ps = page_size_;
+  if (h.page_size != ps) return false;
   std::vector<uint8_t> frame(kWalFrameHeaderSize + ps);
   LS_ASSIGN_OR_RETURN(size_t n, wal_file.ReadAt(static_cast<uint64_t>(frame_offset), frame.data(), frame.size()));
   if (n < frame.size()) return false;
   const uint32_t pgno = ReadBE32(frame.data());
-  if (ReadBE32(frame.data() + 8) != dec.header().wal_salt1 || ReadBE32(frame.data() + 12) != dec.header().wal_salt2) {
-    return false;
-  }
-  std::vector<uint8_t> page(dec.header().page_size);
-  if (page.size() != ps) return false;
-  for (;;) {
-    uint32_t got = 0;
-    LS_ASSIGN_OR_RETURN(bool more, dec.NextPage(&got, page.data()));
-    if (!more) return false;
-    if (got == pgno && std::memcmp(page.data(), frame.data() + kWalFrameHeaderSize, ps) == 0) return true;
-  }
+  if (ReadBE32(frame.data() + 8) != h.wal_salt1 || ReadBE32(frame.data() + 12) != h.wal_salt2) return false;
+  // An index entry is about 9 bytes: one read of the tail holds the whole index.
+  const size_t tail_hint = std::max<size_t>(ltx::kEstimatedPageIndexSize, size_t{h.commit} * 12 + 1024);
+  LS_ASSIGN_OR_RETURN(auto index, ltx::ReadPageIndex(ltx_file, ltx_path, tail_hint));
+  auto it = std::lower_bound(index.begin(), index.end(), pgno,
+                             [](const ltx::PageIndexEntry& e, uint32_t p) { return e.pgno < p; });
+  if (it == index.end() || it->pgno != pgno) return false;
+  std::vector<uint8_t> page(ps);
+  LS_RETURN_IF_ERROR(ltx::ReadPage(ltx_file, *it, ps, page.data(), ltx_path));
+  return std::memcmp(page.data(), frame.data() + kWalFrameHeaderSize, ps) == 0;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -916,6 +919,7 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
     return s.WithContext("stage-sync-dir " + LtxDir(0));
   }
 
+  logger_.Trace("staged", {{"txid", FormatTXID(txid)}});
   SetCachedPosLocked(txid);
   state_.last_synced_wal_offset = v.offset + size;
   state_.last_synced_salts = reader.salts();
@@ -929,6 +933,12 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   return true;
 }
 
+size_t Database::CompressionThreads(uint64_t pages) const {
+  if (pages < options_.compress_parallel_pages) return 1;
+  if (options_.compression_threads > 0) return options_.compression_threads;
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+}
+
 // Encodes the pages of an L0 file. A snapshot holds every page 1..commit (WAL version if the page map has
 // one, else the database file's); an incremental file holds the page map's pages plus every page that grew
 // the database since the previous file ((prev_commit, commit]), so that merges starting at TXID 1 stay
@@ -938,6 +948,9 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   const uint32_t ps = header.page_size;
   const uint32_t lock_pgno = ltx::LockPgno(ps);
   ltx::Encoder enc(out, options_.page_encoding);
+  // Only a snapshot gets compression threads: an incremental file is cut at max_sync_wal_bytes anyway, and
+  // under a write load that big the application needs the cores.
+  if (snapshot) enc.SetCompressionThreads(CompressionThreads(header.commit));
   LS_RETURN_IF_ERROR(enc.EncodeHeader(header));
   std::vector<uint8_t> page(ps);
   auto read_page = [&](uint32_t pgno) -> Status {
@@ -953,9 +966,29 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
     return enc.EncodePage(pgno, page.data());
   };
   if (snapshot) {
-    for (uint32_t pgno = 1; pgno <= header.commit; pgno++) {
-      if (pgno == lock_pgno) continue;
-      LS_RETURN_IF_ERROR(encode(pgno));
+    // Pages the WAL does not hold are read from the database file in runs of up to 1 MiB: one system
+    // call per run rather than per page.
+    const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
+    std::vector<uint8_t> run(size_t{run_pages} * ps);
+    auto wal_it = map.pages.begin();
+    for (uint32_t pgno = 1; pgno <= header.commit;) {
+      while (wal_it != map.pages.end() && wal_it->first < pgno) ++wal_it;
+      if (pgno == lock_pgno) {
+        pgno++;
+        continue;
+      }
+      if (wal_it != map.pages.end() && wal_it->first == pgno) {
+        LS_RETURN_IF_ERROR(encode(pgno++));
+        continue;
+      }
+      // [pgno, end): database-file pages, stopping before the lock page and the next WAL page.
+      uint32_t end = std::min<uint64_t>(uint64_t{header.commit} + 1, uint64_t{pgno} + run_pages);
+      if (pgno < lock_pgno) end = std::min(end, lock_pgno);
+      if (wal_it != map.pages.end()) end = std::min(end, wal_it->first);
+      const size_t n = size_t{end - pgno} * ps;
+      LS_RETURN_IF_ERROR(ReadAtFull(*db_file_, static_cast<uint64_t>(pgno - 1) * ps, run.data(), n, options_.path));
+      for (uint32_t p = pgno; p < end; p++) LS_RETURN_IF_ERROR(enc.EncodePage(p, run.data() + size_t{p - pgno} * ps));
+      pgno = end;
     }
   } else {
     auto it = map.pages.begin();
@@ -1088,7 +1121,8 @@ Result<std::unique_ptr<SnapshotReader>> Database::OpenSnapshot() {
   r->holds_lock_ = true;
   r->db_ = this;
   r->txid_ = pos;
-  r->encoded_ = std::make_unique<ltx::EncodingReader>(*r->pages_, options_.page_encoding);
+  r->encoded_ = std::make_unique<ltx::EncodingReader>(*r->pages_, options_.page_encoding,
+                                                      CompressionThreads(r->pages_->header().commit));
   return r;
 }
 

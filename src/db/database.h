@@ -42,6 +42,10 @@ struct DbOptions {
   uint32_t truncate_page_n = 121359;          // 0 means the default
   int64_t max_sync_wal_bytes = 64 << 20;      // per L0 file, cut at commit boundaries; 0 = unlimited
   ltx::PageEncoding page_encoding = ltx::PageEncoding::kFrame;
+  // Snapshots (a first L0, a level-9 snapshot) of at least compress_parallel_pages pages are compressed
+  // on up to this many threads. 0: one per core, at most 4; 1: on the sync thread only.
+  size_t compression_threads = 0;
+  size_t compress_parallel_pages = 4096;
 };
 
 enum class CheckpointMode { kPassive, kTruncate };
@@ -144,7 +148,10 @@ class Database {
   Result<bool> WriteL0Locked(const VerifyResult& v, int64_t max_bytes, bool* limited);
   Status WriteL0Pages(Writer& out, const ltx::Header& header, RandomAccessReader& wal_file, const wal::PageMap& map,
                       bool snapshot, uint32_t prev_commit);
-  Result<bool> LastPageMatch(RandomAccessReader& wal_file, ltx::Decoder& dec, int64_t frame_offset);
+  // The compression threads for an LTX file of `pages` pages.
+  size_t CompressionThreads(uint64_t pages) const;
+  Result<bool> LastPageMatch(RandomAccessReader& wal_file, RandomAccessReader& ltx_file, const ltx::Header& h,
+                             const std::string& ltx_path, int64_t frame_offset);
   Status ExecCheckpoint(CheckpointMode mode, bool* busy = nullptr);
   Status ExecCheckpointWaitingForOthers(CheckpointMode mode);
   uint32_t EffectiveTruncatePageN() const;

@@ -1,13 +1,159 @@
 #include "ltx/encoder.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <thread>
+
 #include "ltx/coding.h"
 #include "ltx/lz4_codec.h"
 #include "util/crc64.h"
 
 namespace litestream::ltx {
+namespace {
+
+// Pages per batch handed to a compression worker (1 MiB of 4 KiB pages).
+constexpr size_t kBatchPages = 256;
+
+// Appends page `data` as it is stored to *out: page header, size field (block encoding), LZ4 payload.
+Status EncodeFrame(Lz4Compressor& compressor, PageEncoding encoding, uint32_t pgno, const uint8_t* data,
+                   uint32_t page_size, std::vector<uint8_t>* out) {
+  const size_t start = out->size();
+  const bool block = encoding == PageEncoding::kBlock;
+  const PageHeader ph{pgno, block ? kPageHeaderFlagSize : uint16_t{0}};
+  out->resize(start + kPageHeaderSize + (block ? kPageSizeFieldSize : 0));
+  ph.EncodeTo(out->data() + start);
+  Status s = block ? compressor.AppendBlock(data, page_size, out) : compressor.AppendFrame(data, page_size, out);
+  if (!s.ok()) {
+    out->resize(start);
+    return s.WithContext("ltx encoder: page " + std::to_string(pgno));
+  }
+  if (block) {
+    PutBE32(out->data() + start + kPageHeaderSize,
+            static_cast<uint32_t>(out->size() - start - kPageHeaderSize - kPageSizeFieldSize));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+struct Encoder::Batch {
+  std::vector<uint32_t> pgnos;
+  std::vector<uint8_t> pages;   // page_size bytes each, in pgno order
+  std::vector<uint8_t> frames;  // their encodings back to back
+  std::vector<size_t> ends;     // ends[i]: where page i's encoding ends in frames
+  Status status;
+  bool done = false;
+};
+
+// Compression workers: batches are compressed in any order, on any worker, and taken back oldest first.
+class Encoder::Workers {
+ public:
+  Workers(PageEncoding encoding, uint32_t page_size) : encoding_(encoding), page_size_(page_size) {}
+  ~Workers() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  // Starts up to n threads; false if none could be started.
+  bool Start(size_t n) {
+    try {
+      for (size_t i = 0; i < n; i++) threads_.emplace_back([this] { Loop(); });
+    } catch (...) {  // no more threads (or memory): the ones running will do
+    }
+    return !threads_.empty();
+  }
+  size_t threads() const { return threads_.size(); }
+
+  std::unique_ptr<Batch> Spare() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spare_.empty()) return std::make_unique<Batch>();
+    std::unique_ptr<Batch> b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+  void Recycle(std::unique_ptr<Batch> b) {
+    b->pgnos.clear();
+    b->pages.clear();
+    b->status = Status::OK();
+    b->done = false;
+    std::lock_guard<std::mutex> lock(mu_);
+    spare_.push_back(std::move(b));
+  }
+  void Submit(std::unique_ptr<Batch> b) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      todo_.push_back(b.get());
+      order_.push_back(std::move(b));
+    }
+    work_cv_.notify_one();
+  }
+  size_t in_flight() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return order_.size();
+  }
+  // REQUIRES: in_flight() > 0.
+  std::unique_ptr<Batch> TakeOldest() {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return order_.front()->done; });
+    std::unique_ptr<Batch> b = std::move(order_.front());
+    order_.pop_front();
+    return b;
+  }
+
+ private:
+  void Loop() {
+    Lz4Compressor compressor;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return stop_ || !todo_.empty(); });
+      if (stop_) return;
+      Batch* b = todo_.front();
+      todo_.pop_front();
+      lock.unlock();
+      Status s;
+      try {
+        b->frames.clear();
+        b->ends.clear();
+        for (size_t i = 0; i < b->pgnos.size() && s.ok(); i++) {
+          s = EncodeFrame(compressor, encoding_, b->pgnos[i], b->pages.data() + i * page_size_, page_size_,
+                          &b->frames);
+          b->ends.push_back(b->frames.size());
+        }
+      } catch (const std::bad_alloc&) {
+        s = Status::IOError("ltx encoder: out of memory");
+      }
+      lock.lock();
+      b->status = std::move(s);
+      b->done = true;
+      done_cv_.notify_all();
+    }
+  }
+
+  const PageEncoding encoding_;
+  const uint32_t page_size_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  bool stop_ = false;
+  std::deque<std::unique_ptr<Batch>> order_;  // submitted, oldest first
+  std::deque<Batch*> todo_;                   // submitted, not yet picked up
+  std::vector<std::unique_ptr<Batch>> spare_;
+};
 
 Encoder::Encoder(Writer& out, PageEncoding encoding, std::string name)
     : out_(out), encoding_(encoding), name_(std::move(name)) {}
+
+Encoder::~Encoder() = default;
+
+void Encoder::SetCompressionThreads(size_t threads) { compression_threads_ = threads; }
 
 Status Encoder::Fail(Status s) {
   if (!name_.empty()) s = s.WithContext(name_);
@@ -19,10 +165,20 @@ Status Encoder::Fail(Status s) {
 Status Encoder::Invalid(const std::string& message) { return Fail(Status::InvalidArgument(message)); }
 
 Status Encoder::Emit(const uint8_t* data, size_t n) {
-  Status s = out_.Write(data, n);
-  if (!s.ok()) return Fail(s);
   offset_ += n;
-  return Status::OK();
+  if (buffer_limit_ == 0) {
+    Status s = out_.Write(data, n);
+    return s.ok() ? s : Fail(s);
+  }
+  buffer_.insert(buffer_.end(), data, data + n);
+  return buffer_.size() >= buffer_limit_ ? Flush() : Status::OK();
+}
+
+Status Encoder::Flush() {
+  if (buffer_.empty()) return Status::OK();
+  Status s = out_.Write(buffer_.data(), buffer_.size());
+  buffer_.clear();
+  return s.ok() ? s : Fail(s);
 }
 
 Status Encoder::EncodeHeader(const Header& header) {
@@ -36,6 +192,10 @@ Status Encoder::EncodeHeader(const Header& header) {
   crc_ = crc64::Value(buf, sizeof(buf));
   LS_RETURN_IF_ERROR(Emit(buf, sizeof(buf)));
   state_ = State::kPages;
+  if (compression_threads_ > 1) {
+    workers_ = std::make_unique<Workers>(encoding_, header.page_size);
+    if (!workers_->Start(compression_threads_)) workers_.reset();
+  }
   return Status::OK();
 }
 
@@ -59,12 +219,23 @@ Status Encoder::CheckPage(uint32_t pgno) const {
   return Status::OK();
 }
 
-Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data, size_t n) {
+Status Encoder::CheckState() {
   if (state_ == State::kFailed) return error_;
   if (state_ != State::kPages) {
     return Invalid(state_ == State::kHeader ? "ltx encoder: page before header"
                                             : "ltx encoder: page after close");
   }
+  return Status::OK();
+}
+
+void Encoder::Accepted(uint32_t pgno) {
+  last_pgno_ = pgno;
+  next_snapshot_pgno_ = uint64_t{pgno} + 1 == lock_pgno_ ? uint64_t{pgno} + 2 : uint64_t{pgno} + 1;
+  page_count_++;
+}
+
+Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data, size_t n) {
+  LS_RETURN_IF_ERROR(CheckState());
   if (n != header_.page_size) {
     return Invalid("ltx encoder: page " + std::to_string(pgno) + " is " + std::to_string(n) +
                    " bytes, want " + std::to_string(header_.page_size));
@@ -73,40 +244,55 @@ Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data, size_t n) {
 }
 
 Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data) {
-  if (state_ == State::kFailed) return error_;
-  if (state_ != State::kPages) {
-    return Invalid(state_ == State::kHeader ? "ltx encoder: page before header"
-                                            : "ltx encoder: page after close");
-  }
+  LS_RETURN_IF_ERROR(CheckState());
   if (Status s = CheckPage(pgno); !s.ok()) return Fail(s);
-
-  const PageHeader ph{pgno, encoding_ == PageEncoding::kBlock ? kPageHeaderFlagSize : uint16_t{0}};
-  frame_.resize(kPageHeaderSize);
-  ph.EncodeTo(frame_.data());
-  Status s;
-  size_t hashed = kPageHeaderSize;  // the page header (and the size field) are hashed as written
-  if (encoding_ == PageEncoding::kBlock) {
-    frame_.resize(kPageHeaderSize + kPageSizeFieldSize);
-    s = compressor_.AppendBlock(data, header_.page_size, &frame_);
-    PutBE32(frame_.data() + kPageHeaderSize,
-            static_cast<uint32_t>(frame_.size() - hashed - kPageSizeFieldSize));
-    hashed += kPageSizeFieldSize;
-  } else {
-    s = compressor_.AppendFrame(data, header_.page_size, &frame_);
+  if (workers_) {
+    if (!filling_) filling_ = workers_->Spare();
+    filling_->pgnos.push_back(pgno);
+    filling_->pages.insert(filling_->pages.end(), data, data + header_.page_size);
+    Accepted(pgno);
+    return filling_->pgnos.size() >= kBatchPages ? SubmitBatch() : Status::OK();
   }
-  if (!s.ok()) return Fail(s.WithContext("ltx encoder: page " + std::to_string(pgno)));
-  crc_ = crc64::Extend(crc_, frame_.data(), hashed);
-  crc_ = crc64::Extend(crc_, data, header_.page_size);  // decompressed bytes, not the LZ4 payload
+  frame_.clear();
+  if (Status s = EncodeFrame(compressor_, encoding_, pgno, data, header_.page_size, &frame_); !s.ok()) {
+    return Fail(s);
+  }
+  Accepted(pgno);
+  return EmitPage(pgno, frame_.data(), frame_.size(), data);
+}
 
+Status Encoder::EmitPage(uint32_t pgno, const uint8_t* frame, size_t frame_size, const uint8_t* data) {
+  // The page header (and the size field) are hashed as written, then the decompressed bytes, not the
+  // LZ4 payload (§1.8).
+  const size_t hashed = kPageHeaderSize + (encoding_ == PageEncoding::kBlock ? kPageSizeFieldSize : 0);
+  crc_ = crc64::Extend(crc_, frame, hashed);
+  crc_ = crc64::Extend(crc_, data, header_.page_size);
   const uint64_t frame_offset = offset_;
-  LS_RETURN_IF_ERROR(Emit(frame_.data(), frame_.size()));
+  LS_RETURN_IF_ERROR(Emit(frame, frame_size));
   AppendUvarint(&index_, pgno);
   AppendUvarint(&index_, frame_offset);
-  AppendUvarint(&index_, frame_.size());
+  AppendUvarint(&index_, frame_size);
+  return Status::OK();
+}
 
-  last_pgno_ = pgno;
-  next_snapshot_pgno_ = uint64_t{pgno} + 1 == lock_pgno_ ? uint64_t{pgno} + 2 : uint64_t{pgno} + 1;
-  page_count_++;
+Status Encoder::SubmitBatch() {
+  workers_->Submit(std::move(filling_));
+  // Bounded memory: at most two batches waiting per worker.
+  while (workers_->in_flight() > 2 * workers_->threads()) {
+    LS_RETURN_IF_ERROR(EmitBatch(workers_->TakeOldest()));
+  }
+  return Status::OK();
+}
+
+Status Encoder::EmitBatch(std::unique_ptr<Batch> batch) {
+  if (!batch->status.ok()) return Fail(batch->status);
+  size_t start = 0;
+  for (size_t i = 0; i < batch->pgnos.size(); i++) {
+    LS_RETURN_IF_ERROR(EmitPage(batch->pgnos[i], batch->frames.data() + start, batch->ends[i] - start,
+                                batch->pages.data() + i * header_.page_size));
+    start = batch->ends[i];
+  }
+  workers_->Recycle(std::move(batch));
   return Status::OK();
 }
 
@@ -114,6 +300,12 @@ Status Encoder::Close() {
   if (state_ == State::kFailed) return error_;
   if (state_ == State::kClosed) return Status::OK();
   if (state_ != State::kPages) return Invalid("ltx encoder: close before header");
+  if (workers_) {
+    if (filling_ && !filling_->pgnos.empty()) workers_->Submit(std::move(filling_));
+    while (workers_->in_flight() > 0) LS_RETURN_IF_ERROR(EmitBatch(workers_->TakeOldest()));
+    workers_.reset();
+    filling_.reset();
+  }
   if (header_.IsSnapshot() && header_.commit != 0 && next_snapshot_pgno_ <= header_.commit) {
     return Invalid("ltx encoder: snapshot ends at page " + std::to_string(last_pgno_) +
                    " but must hold every page up to " + std::to_string(header_.commit));
@@ -138,9 +330,11 @@ Status Encoder::Close() {
   PutBE64(tail + kPageIndexLengthSize + 8, trailer.file_checksum);
   LS_RETURN_IF_ERROR(Emit(index_.data(), index_.size()));
   LS_RETURN_IF_ERROR(Emit(tail, sizeof(tail)));
+  LS_RETURN_IF_ERROR(Flush());
 
   file_checksum_ = trailer.file_checksum;
   std::vector<uint8_t>().swap(index_);
+  std::vector<uint8_t>().swap(buffer_);
   state_ = State::kClosed;
   return Status::OK();
 }

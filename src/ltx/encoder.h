@@ -1,5 +1,7 @@
-// Writes one LTX file to a Writer, streaming: only the page index (a few bytes per page) is kept in
-// memory until Close().
+// Writes one LTX file to a Writer, streaming: only the page index (a few bytes per page) and up to
+// kOutputBufferBytes of output are kept in memory until Close(). Output goes to the Writer in chunks of
+// that size (fewer, larger writes: a file system zeroes the rest of every page-cache folio a small write
+// starts), so the Writer sees nothing of a small file before Close().
 //
 //   Encoder enc(out, PageEncoding::kFrame);
 //   LS_RETURN_IF_ERROR(enc.EncodeHeader(header));
@@ -11,9 +13,14 @@
 // exactly the pages 1..commit minus the lock page, in order; pages of exactly page_size bytes; a trailer
 // valid for the header. Errors from the Writer are returned as they are. After any error the encoder
 // is unusable and every later call returns that error. REQUIRES: external synchronization.
+//
+// SetCompressionThreads(n > 1) compresses pages on n worker threads, in batches, while the caller goes on
+// reading pages: for a snapshot of a big database, where LZ4 is most of the work. Pages are still checked
+// (order, range) when they are passed; a compression error shows at a later EncodePage or at Close.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,12 +31,23 @@
 
 namespace litestream::ltx {
 
+inline constexpr size_t kOutputBufferBytes = 1 << 20;
+
 class Encoder {
  public:
   // `out` must outlive the encoder. `name` (optional) prefixes error messages.
   explicit Encoder(Writer& out, PageEncoding encoding = PageEncoding::kFrame, std::string name = "");
+  ~Encoder();
   Encoder(const Encoder&) = delete;
   Encoder& operator=(const Encoder&) = delete;
+
+  // Output buffer size (default kOutputBufferBytes); 0 hands every piece to the Writer as it is made, for
+  // a Writer that buffers itself.
+  void SetOutputBuffer(size_t bytes) { buffer_limit_ = bytes; }
+
+  // Compress on `threads` worker threads (<= 1: on the caller's). Call before the first page. If no
+  // thread can be started the encoder compresses on the caller's thread.
+  void SetCompressionThreads(size_t threads);
 
   // Validates and writes the header. Must be called once, first.
   Status EncodeHeader(const Header& header);
@@ -47,7 +65,7 @@ class Encoder {
 
   const Header& header() const { return header_; }
   PageEncoding encoding() const { return encoding_; }
-  uint64_t bytes_written() const { return offset_; }
+  uint64_t bytes_written() const { return offset_; }  // including what is still buffered
   uint32_t page_count() const { return page_count_; }
   // FLAG | CRC-64 of the file's checksummed stream. Valid after Close() returned OK.
   uint64_t file_checksum() const { return file_checksum_; }
@@ -57,8 +75,19 @@ class Encoder {
 
   Status Fail(Status s);
   Status Invalid(const std::string& message);
+  class Workers;
+  struct Batch;
+
   Status CheckPage(uint32_t pgno) const;
+  Status CheckState();
+  void Accepted(uint32_t pgno);
+  // Appends to the output buffer, flushing it to the Writer once it holds kOutputBufferBytes.
   Status Emit(const uint8_t* data, size_t n);
+  Status Flush();
+  // Emits one encoded page (page header, size field if any, payload) of the decoded `data`.
+  Status EmitPage(uint32_t pgno, const uint8_t* frame, size_t frame_size, const uint8_t* data);
+  Status EmitBatch(std::unique_ptr<Batch> batch);
+  Status SubmitBatch();  // hands the batch being filled to the workers
 
   Writer& out_;
   const PageEncoding encoding_;
@@ -77,6 +106,11 @@ class Encoder {
   Lz4Compressor compressor_;
   std::vector<uint8_t> frame_;  // the encoded page being written
   std::vector<uint8_t> index_;  // varint triples (pgno, offset, size) of the pages written
+  std::vector<uint8_t> buffer_;  // output not yet handed to out_
+  size_t buffer_limit_ = kOutputBufferBytes;
+  size_t compression_threads_ = 0;
+  std::unique_ptr<Workers> workers_;  // parallel compression, once started
+  std::unique_ptr<Batch> filling_;    // pages passed but not yet handed to the workers
 };
 
 }  // namespace litestream::ltx

@@ -5,8 +5,11 @@
 
 namespace litestream::ltx {
 
-EncodingReader::EncodingReader(PageSource& source, PageEncoding encoding)
-    : source_(source), enc_(pending_, encoding) {}
+EncodingReader::EncodingReader(PageSource& source, PageEncoding encoding, size_t compression_threads)
+    : source_(source), enc_(pending_, encoding) {
+  enc_.SetOutputBuffer(0);  // pending_ is the buffer
+  enc_.SetCompressionThreads(compression_threads);
+}
 
 Status EncodingReader::Produce() {
   if (!started_) {

@@ -1,5 +1,6 @@
 // An LTX file produced on demand: a Reader whose bytes are the encoding of a PageSource, generated as
-// they are read (pull-based, no threads, one encoded page buffered at a time plus the page index). Use it
+// they are read (pull-based; about one encoded page buffered at a time, or a few batches
+// with compression threads, plus the page index). Use it
 // to hand a compaction's output to StorageClient::Write, which takes a Reader.
 //
 //   MergeIterator merge(inputs);
@@ -23,8 +24,8 @@ namespace litestream::ltx {
 
 class EncodingReader final : public Reader {
  public:
-  // REQUIRES: `source` is open and outlives this reader.
-  EncodingReader(PageSource& source, PageEncoding encoding);
+  // REQUIRES: `source` is open and outlives this reader. compression_threads: Encoder::SetCompressionThreads.
+  EncodingReader(PageSource& source, PageEncoding encoding, size_t compression_threads = 1);
   EncodingReader(const EncodingReader&) = delete;
   EncodingReader& operator=(const EncodingReader&) = delete;
 

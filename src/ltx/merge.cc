@@ -151,6 +151,7 @@ Result<Header> Compact(std::vector<MergeInput> inputs, Writer& out, const Compac
   MergeIterator merge(std::move(inputs), options.flags);
   LS_RETURN_IF_ERROR(merge.Open());
   Encoder enc(out, options.encoding, "ltx compaction output");
+  enc.SetOutputBuffer(0);  // memory stays bounded by the inputs; `out` buffers if it wants to
   LS_RETURN_IF_ERROR(EncodeAll(merge, enc));
   return merge.header();
 }

@@ -19,10 +19,10 @@ void Merge(ReplicaTimeBounds& into, const ReplicaTimeBounds& from) {
 
 }  // namespace
 
-Result<ReplicaTimeBounds> CalcTimeBounds(StorageClient& client) {
+Result<ReplicaTimeBounds> CalcTimeBounds(StorageClient& client, bool use_metadata) {
   ReplicaTimeBounds bounds;
   for (int level = kSnapshotLevel; level >= 0; --level) {
-    auto files = client.List(level, 0, false);
+    auto files = client.List(level, 0, use_metadata);
     if (!files.ok()) return files.status().WithContext("list level " + std::to_string(level));
     for (const LtxFileInfo& info : *files) Extend(bounds, info.created_at);
   }
@@ -43,7 +43,10 @@ Result<ReplicaTimeBounds> CalcTimeBoundsV3(V3ReplicaClient& client) {
 
 Result<SystemTime> CalcRestoreTarget(StorageClient& client, V3ReplicaClient* v3,
                                      std::optional<SystemTime> timestamp) {
-  LS_ASSIGN_OR_RETURN(ReplicaTimeBounds bounds, CalcTimeBounds(client));
+  // A timestamp is checked against the times the plan will use: a file's header timestamp, not its
+  // upload time (upstream compares with the upload time and so refuses timestamps of the last seconds
+  // before a slow upload that the plan could restore).
+  LS_ASSIGN_OR_RETURN(ReplicaTimeBounds bounds, CalcTimeBounds(client, timestamp.has_value()));
   if (v3 != nullptr) {
     auto v3_bounds = CalcTimeBoundsV3(*v3);
     if (!v3_bounds.ok()) return v3_bounds.status().WithContext("v0.3 time bounds");

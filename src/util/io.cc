@@ -39,14 +39,24 @@ Result<size_t> BufferReader::Read(uint8_t* buf, size_t n) {
 }
 
 Result<uint64_t> Copy(Reader& from, Writer& to) {
-  std::vector<uint8_t> chunk(256 * 1024);
+  // Large chunks: a file system zeroes the rest of every page-cache folio a small write starts.
+  // Every chunk is filled before it is written, whatever pieces the Reader returns.
+  std::vector<uint8_t> chunk(1 << 20);
   uint64_t total = 0;
-  for (;;) {
-    LS_ASSIGN_OR_RETURN(size_t got, from.Read(chunk.data(), chunk.size()));
-    if (got == 0) return total;
-    LS_RETURN_IF_ERROR(to.Write(chunk.data(), got));
-    total += got;
+  for (bool end = false; !end;) {
+    size_t filled = 0;
+    while (filled < chunk.size()) {
+      LS_ASSIGN_OR_RETURN(size_t got, from.Read(chunk.data() + filled, chunk.size() - filled));
+      if (got == 0) {
+        end = true;
+        break;
+      }
+      filled += got;
+    }
+    if (filled > 0) LS_RETURN_IF_ERROR(to.Write(chunk.data(), filled));
+    total += filled;
   }
+  return total;
 }
 
 }  // namespace litestream

@@ -278,5 +278,25 @@ TEST_F(DatabaseTest, OtherPageSizes) {
   }
 }
 
+// A first snapshot reads database-file pages in runs and takes the WAL's newer versions in between, on
+// the sync thread and on compression threads (the Encoder tests check that both write the same bytes).
+TEST_F(DatabaseTest, SnapshotMixesFileRunsAndWalPagesOnCompressionThreads) {
+  AppDb app(options_.path, 1024);  // 1 KiB pages: a 1 MiB run is 1024 pages
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  for (int i = 0; i < 8; i++) app.Exec(InsertBlobs(100, 5000));  // about 4,000 pages
+  app.Exec("PRAGMA wal_checkpoint(TRUNCATE);");
+  app.Exec("UPDATE t SET v = randomblob(5000) WHERE id % 37 = 0;");  // scattered pages now in the WAL
+  for (size_t threads : {1u, 3u}) {
+    std::filesystem::remove_all(dir_ + "/.app.db-litestream");
+    options_.compression_threads = threads;
+    options_.compress_parallel_pages = 1;
+    auto db = NewDb();
+    ASSERT_TRUE(db->Sync().ok());
+    ASSERT_EQ(LocalL0().size(), 1u);
+    EXPECT_EQ(HeaderOf(LocalL0()[0]).min_txid, 1u);
+    ExpectReplicaEquals(app);
+  }
+}
+
 }  // namespace
 }  // namespace litestream

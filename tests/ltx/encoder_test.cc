@@ -47,21 +47,70 @@ TEST_P(EncoderBytes, MatchTheSpecLayout) {
   EXPECT_EQ(*file, testing::HandEncode(h, pages, [&](uint32_t) { return block; }));
 }
 
-TEST_P(EncoderBytes, WritesEachPageAsItGoes) {
-  BufferWriter out;
-  Encoder enc(out, GetParam());
-  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 10, 2, 2)).ok());
-  EXPECT_EQ(out.data().size(), kHeaderSize);
-  for (uint32_t pgno = 1; pgno <= 10; pgno++) {
-    const size_t before = out.data().size();
-    ASSERT_TRUE(enc.EncodePage(pgno, MakePage(4096, pgno).data()).ok());
-    EXPECT_GT(out.data().size(), before) << "page " << pgno << " was buffered";
-    EXPECT_EQ(out.data().size(), enc.bytes_written());
+// Output reaches the Writer in chunks of kOutputBufferBytes (and the rest at Close), never page by page.
+class RecordingWriter final : public Writer {
+ public:
+  Status Write(const uint8_t* buf, size_t n) override {
+    sizes.push_back(n);
+    bytes.insert(bytes.end(), buf, buf + n);
+    return Status::OK();
   }
+  std::vector<size_t> sizes;
+  Bytes bytes;
+};
+
+TEST_P(EncoderBytes, WritesInLargeChunks) {
+  RecordingWriter out;
+  Encoder enc(out, GetParam());
+  const uint32_t pages = 600;  // about 1.4 MiB encoded: one full chunk, then the rest
+  ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, pages, 2, 2)).ok());
+  for (uint32_t pgno = 1; pgno <= pages; pgno++) {
+    ASSERT_TRUE(enc.EncodePage(pgno, MakePage(4096, pgno).data()).ok());
+  }
+  EXPECT_GT(enc.bytes_written(), out.bytes.size());
   ASSERT_TRUE(enc.Close().ok());
-  EXPECT_EQ(enc.page_count(), 10u);
-  EXPECT_EQ(GetBE64(out.data().data() + out.data().size() - 8), enc.file_checksum());
+  ASSERT_EQ(out.sizes.size(), 2u);
+  EXPECT_GE(out.sizes[0], kOutputBufferBytes);
+  EXPECT_EQ(out.bytes.size(), enc.bytes_written());
+  EXPECT_EQ(enc.page_count(), pages);
+  EXPECT_EQ(GetBE64(out.bytes.data() + out.bytes.size() - 8), enc.file_checksum());
   EXPECT_NE(enc.file_checksum() & kChecksumFlag, 0u);
+  Result<testing::DecodedFile> f = testing::DecodeFile(out.bytes);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+}
+
+// Compressing on worker threads writes exactly the bytes of compressing on the caller's thread: snapshots
+// and incremental files, partial last batches, any thread count.
+TEST_P(EncoderBytes, ParallelCompressionWritesTheSameBytes) {
+  struct Case {
+    Header header;
+    std::vector<uint32_t> pgnos;
+  };
+  std::vector<Case> cases;
+  for (uint32_t commit : {1u, 255u, 256u, 257u, 1500u}) {
+    Case c{MakeHeader(4096, commit, 1, 3), {}};
+    for (uint32_t p = 1; p <= commit; p++) c.pgnos.push_back(p);
+    cases.push_back(c);
+  }
+  Case sparse{MakeHeader(4096, 5000, 4, 9), {}};
+  for (uint32_t p = 3; p <= 5000; p += 3) sparse.pgnos.push_back(p);
+  cases.push_back(sparse);
+  for (const Case& c : cases) {
+    auto encode = [&](size_t threads) {
+      BufferWriter out;
+      Encoder enc(out, GetParam());
+      enc.SetCompressionThreads(threads);
+      EXPECT_TRUE(enc.EncodeHeader(c.header).ok());
+      for (uint32_t p : c.pgnos) EXPECT_TRUE(enc.EncodePage(p, MakePage(4096, p).data()).ok());
+      EXPECT_TRUE(enc.Close().ok());
+      EXPECT_EQ(enc.page_count(), c.pgnos.size());
+      return std::move(out.data());
+    };
+    const Bytes serial = encode(1);
+    for (size_t threads : {2u, 3u}) {
+      EXPECT_EQ(encode(threads), serial) << "commit " << c.header.commit << ", " << threads << " threads";
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, EncoderBytes,
@@ -198,16 +247,43 @@ TEST(Encoder, TrailerRules) {
   }
 }
 
+// A Writer error is returned by the call that flushed (a page once a chunk is full, or Close) and by
+// every call after it, with or without compression threads.
 TEST(Encoder, WriterErrorsAreReturnedAndSticky) {
+  for (size_t threads : {1u, 2u}) {
+    FailingWriter out(kHeaderSize + 50);
+    Encoder enc(out, PageEncoding::kBlock, "l0.ltx");
+    enc.SetCompressionThreads(threads);
+    ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 5000, 2, 2)).ok());
+    Status s;
+    uint32_t pgno = 1;
+    for (; pgno <= 5000 && s.ok(); pgno++) s = enc.EncodePage(pgno, MakePage(4096, pgno).data());
+    ASSERT_FALSE(s.ok()) << threads << " threads";
+    EXPECT_TRUE(s.IsDiskFull()) << s.ToString();
+    EXPECT_EQ(s.message(), "l0.ltx: injected: disk full");
+    EXPECT_EQ(enc.EncodePage(pgno, MakePage(4096, pgno).data()).message(), s.message());
+    EXPECT_EQ(enc.Close().message(), s.message());
+  }
+  // A small file fails at Close, when its only chunk is written.
   FailingWriter out(kHeaderSize + 50);
   Encoder enc(out, PageEncoding::kBlock, "l0.ltx");
   ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 5, 2, 2)).ok());
-  Status s = enc.EncodePage(1, MakePage(4096, 1).data());
-  ASSERT_FALSE(s.ok());
+  ASSERT_TRUE(enc.EncodePage(1, MakePage(4096, 1).data()).ok());
+  Status s = enc.Close();
   EXPECT_TRUE(s.IsDiskFull()) << s.ToString();
-  EXPECT_EQ(s.message(), "l0.ltx: injected: disk full");
-  EXPECT_EQ(enc.EncodePage(2, MakePage(4096, 2).data()).message(), s.message());
   EXPECT_EQ(enc.Close().message(), s.message());
+}
+
+// An encoder abandoned with batches still being compressed stops its workers when destroyed.
+TEST(Encoder, AbandonedParallelEncoderStopsItsWorkers) {
+  BufferWriter out;
+  {
+    Encoder enc(out, PageEncoding::kFrame);
+    enc.SetCompressionThreads(3);
+    ASSERT_TRUE(enc.EncodeHeader(MakeHeader(4096, 3000, 1, 1)).ok());
+    for (uint32_t p = 1; p <= 2000; p++) ASSERT_TRUE(enc.EncodePage(p, MakePage(4096, p).data()).ok());
+  }
+  SUCCEED();
 }
 
 TEST(Encoder, CloseTwiceIsHarmless) {
