@@ -991,6 +991,9 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
       pgno = end;
     }
   } else {
+    const size_t frame_size = kWalFrameHeaderSize + ps;
+    const size_t kWalRunFrames = std::max<size_t>(1, (size_t{1} << 20) / frame_size);
+    std::vector<uint8_t> frames;
     auto it = map.pages.begin();
     // Merge the page map's pgnos with the growth range, ascending.
     uint32_t growth = prev_commit + 1;
@@ -1000,9 +1003,31 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
       uint32_t next_growth = growth <= header.commit ? growth : UINT32_MAX;
       uint32_t pgno = std::min(next_map, next_growth);
       if (pgno == UINT32_MAX) break;
-      LS_RETURN_IF_ERROR(encode(pgno));
-      if (pgno == next_map) ++it;
-      else growth++;
+      if (pgno != next_map) {
+        LS_RETURN_IF_ERROR(encode(pgno));
+        growth++;
+        continue;
+      }
+      // Consecutive pages in consecutive frames (a bulk insert appends them so) come from one read.
+      const uint64_t first_offset = it->second;
+      auto end = std::next(it);
+      size_t run = 1;
+      while (end != map.pages.end() && run < kWalRunFrames && end->first == pgno + run &&
+             end->second == first_offset + run * frame_size) {
+        ++end;
+        run++;
+      }
+      if (run == 1) {
+        LS_RETURN_IF_ERROR(encode(pgno));
+      } else {
+        frames.resize(run * frame_size);
+        LS_RETURN_IF_ERROR(ReadAtFull(wal_file, first_offset, frames.data(), frames.size(), wal_path()));
+        for (size_t i = 0; i < run; i++) {
+          LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i),
+                                            frames.data() + i * frame_size + kWalFrameHeaderSize));
+        }
+      }
+      it = end;
     }
   }
   return enc.Close();

@@ -60,6 +60,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 
 class PosixSequentialFile final : public Reader {
  public:
+  int fd() const { return fd_; }
   PosixSequentialFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   ~PosixSequentialFile() override { ::close(fd_); }
   PosixSequentialFile(const PosixSequentialFile&) = delete;
@@ -78,6 +79,7 @@ class PosixSequentialFile final : public Reader {
 
 class PosixWritableFile final : public WritableFile {
  public:
+  int fd() const { return fd_; }
   PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
@@ -122,6 +124,27 @@ class PosixWritableFile final : public WritableFile {
   int fd_;
   const std::string path_;
 };
+
+}  // namespace
+
+std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to) {
+  auto* src = dynamic_cast<PosixSequentialFile*>(&from);
+  auto* dst = dynamic_cast<PosixWritableFile*>(&to);
+  if (src == nullptr || dst == nullptr || dst->fd() < 0) return std::nullopt;
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t n = RetryEintr([&] { return ::copy_file_range(src->fd(), nullptr, dst->fd(), nullptr, 1 << 30, 0); });
+    if (n == 0) return Result<uint64_t>(total);
+    if (n < 0) {
+      const int err = errno;
+      if (total == 0 && (err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP)) return std::nullopt;
+      return Result<uint64_t>(Status::FromErrno(err, "copy_file_range"));
+    }
+    total += static_cast<uint64_t>(n);
+  }
+}
+
+namespace {
 
 SystemTime ToSystemTime(const struct timespec& ts) {
   int64_t ms = int64_t(ts.tv_sec) * 1000 + int64_t(ts.tv_nsec) / 1000000;

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,12 @@ Result<std::vector<uint8_t>> ReadFileToVector(FileSystem& fs, const std::string&
 
 // True if the path exists, false if Stat says NotFound, or Stat's error.
 Result<bool> PathExists(FileSystem& fs, const std::string& path);
+
+// Copies the rest of `from` to the end of `to` inside the kernel (copy_file_range, no pass through user
+// memory) when both are files of the POSIX file system. nullopt, with nothing copied, when they are not or
+// the kernel cannot (files on different file systems, an old kernel): use Copy() then. Otherwise the
+// bytes copied or the error.
+std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to);
 
 // "a/b/c" -> "a/b"; "c" -> "."; "/c" -> "/". Trailing slashes are ignored.
 std::string DirName(const std::string& path);

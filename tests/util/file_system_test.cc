@@ -62,6 +62,37 @@ TEST_F(FileSystemTest, CreateWriteSyncCloseAndReadBack) {
   EXPECT_EQ(info->permissions() & 0077, 0u);  // created with 0600 (umask can only remove bits)
 }
 
+// The rest of a file, after what was read of it, lands after what was written to the destination; other
+// Readers and Writers are not kernel-copied.
+TEST_F(FileSystemTest, KernelCopyAppendsTheRestOfTheSource) {
+  std::string content(3 << 20, '\0');
+  for (size_t i = 0; i < content.size(); i++) content[i] = static_cast<char>(i * 131 + i / 4096);
+  WriteFile(dir_ + "/src", content);
+  auto src = fs_->OpenSequential(dir_ + "/src", 0);
+  ASSERT_TRUE(src.ok());
+  uint8_t head[100];
+  ASSERT_TRUE((*src)->ReadFull(head, sizeof(head)).ok());
+  auto dst = fs_->Create(dir_ + "/dst", 0644);
+  ASSERT_TRUE(dst.ok());
+  ASSERT_TRUE((*dst)->Write(head, sizeof(head)).ok());
+  auto copied = KernelCopy(**src, **dst);
+  ASSERT_TRUE(copied.has_value());
+  ASSERT_TRUE(copied->ok()) << copied->status().ToString();
+  EXPECT_EQ(**copied, content.size() - sizeof(head));
+  ASSERT_TRUE((*dst)->Close().ok());
+  auto back = ReadFileToVector(*fs_, dir_ + "/dst", 4 << 20);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(std::string(back->begin(), back->end()) == content);
+
+  std::vector<uint8_t> bytes = Bytes("abc");
+  BufferReader memory(bytes);
+  auto other = fs_->Create(dir_ + "/other", 0644);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(KernelCopy(memory, **other).has_value());
+  BufferWriter sink;
+  EXPECT_FALSE(KernelCopy(**src, sink).has_value());
+}
+
 TEST_F(FileSystemTest, CreateTruncatesAnExistingFile) {
   const std::string path = dir_ + "/a";
   WriteFile(path, "a long first version");
