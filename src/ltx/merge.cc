@@ -12,9 +12,6 @@ std::string DescribeRange(const MergeInput& in, const Header& h) {
   return in.name + " (TXID " + FormatTXID(h.min_txid) + "-" + FormatTXID(h.max_txid) + ")";
 }
 
-// Read buffers of all inputs together.
-constexpr size_t kReadBufferBudget = 2 << 20;
-
 }  // namespace
 
 MergeIterator::MergeIterator(std::vector<MergeInput> inputs, uint32_t flags)
@@ -25,7 +22,7 @@ Status MergeIterator::Open() {
   if (inputs_.empty()) return Status::InvalidArgument("ltx merge: no input files");
   cursors_.resize(inputs_.size());
   // Large reads for a few big files (a restore's snapshot), small ones when hundreds of L0 files merge.
-  const size_t buffer_size = std::clamp<size_t>(kReadBufferBudget / inputs_.size(), 8 << 10, 1 << 20);
+  const size_t buffer_size = std::clamp<size_t>(read_buffer_budget_ / inputs_.size(), 8 << 10, 1 << 20);
   for (size_t i = 0; i < inputs_.size(); i++) {
     if (inputs_[i].reader == nullptr)
       return Status::InvalidArgument("ltx merge: " + inputs_[i].name + ": no reader");

@@ -16,6 +16,11 @@
 namespace litestream {
 namespace {
 
+// Read buffers of all the plan's files together: after heavy churn a plan holds dozens of files, all read
+// at once in pgno order, and cold files read faster in bigger pieces (2 -> 8 MiB: 1.8-2.3 s -> 1.5-1.7 s
+// for a 1 GiB database and 83 files, with the read-ahead hint of OpenSequential).
+constexpr size_t kRestoreReadBufferBudget = 8 << 20;
+
 // Collects small writes (one page each) into large ones and writes them on a second thread, so that
 // decoding the next chunk overlaps with the kernel copying the previous one (and with its writeback).
 class PipelinedFileWriter final : public Writer {
@@ -103,6 +108,7 @@ Status WriteImage(StorageClient& client, FileSystem& fs, const RestorePlan& plan
     inputs.push_back({readers.back().get(), DescribeLtxFile(info)});
   }
   ltx::MergeIterator merge(std::move(inputs));
+  merge.SetReadBufferBudget(kRestoreReadBufferBudget);
   LS_RETURN_IF_ERROR(merge.Open());
   if (merge.header().max_txid != plan.max_txid()) {
     return Status::Corruption(PlanName(plan) + ": merged files end at TXID " +
