@@ -1,4 +1,6 @@
 // litestream <command> [flags] [args]: dispatch to the command table (commands.cc).
+#include <malloc.h>
+
 #include <cstdlib>
 #include <exception>
 
@@ -17,8 +19,19 @@ void ApplyLitestreamEnv() {
   }
 }
 
+// Buffers of a megabyte or so come and go with every sync (output chunks, WAL runs, compression batches).
+// glibc raises its mmap threshold to the size of each such block freed, after which they come from the
+// heap arenas and their memory stays resident: a fixed threshold keeps them mapped and returned on free
+// (the replicator's RSS after a 1 GiB snapshot: 23 -> 10 MiB).
+void LimitRetainedMemory() {
+#ifdef M_MMAP_THRESHOLD
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
+#endif
+}
+
 int Run(int argc, char** argv) {
   using litestream::cli::Args;
+  LimitRetainedMemory();
   ApplyLitestreamEnv();
   Args args(argv + 1, argv + argc);
   std::string cmd = args.empty() ? "" : args[0];

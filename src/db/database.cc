@@ -825,14 +825,10 @@ Result<bool> Database::LastPageMatch(RandomAccessReader& wal_file, RandomAccessR
   if (n < frame.size()) return false;
   const uint32_t pgno = ReadBE32(frame.data());
   if (ReadBE32(frame.data() + 8) != h.wal_salt1 || ReadBE32(frame.data() + 12) != h.wal_salt2) return false;
-  // An index entry is about 9 bytes: one read of the tail holds the whole index.
-  const size_t tail_hint = std::max<size_t>(ltx::kEstimatedPageIndexSize, size_t{h.commit} * 12 + 1024);
-  LS_ASSIGN_OR_RETURN(auto index, ltx::ReadPageIndex(ltx_file, ltx_path, tail_hint));
-  auto it = std::lower_bound(index.begin(), index.end(), pgno,
-                             [](const ltx::PageIndexEntry& e, uint32_t p) { return e.pgno < p; });
-  if (it == index.end() || it->pgno != pgno) return false;
+  LS_ASSIGN_OR_RETURN(std::optional<ltx::PageIndexEntry> entry, ltx::FindPageIndexEntry(ltx_file, ltx_path, pgno));
+  if (!entry) return false;
   std::vector<uint8_t> page(ps);
-  LS_RETURN_IF_ERROR(ltx::ReadPage(ltx_file, *it, ps, page.data(), ltx_path));
+  LS_RETURN_IF_ERROR(ltx::ReadPage(ltx_file, *entry, ps, page.data(), ltx_path));
   return std::memcmp(page.data(), frame.data() + kWalFrameHeaderSize, ps) == 0;
 }
 

@@ -72,11 +72,22 @@ class Encoder::Workers {
   }
   size_t threads() const { return threads_.size(); }
 
+  // Batches are allocated here, on the caller's thread, with room for a whole batch: the workers never
+  // allocate (memory a worker allocates lands in its own malloc arena and outlives the encoder there).
   std::unique_ptr<Batch> Spare() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (spare_.empty()) return std::make_unique<Batch>();
-    std::unique_ptr<Batch> b = std::move(spare_.back());
-    spare_.pop_back();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!spare_.empty()) {
+        std::unique_ptr<Batch> b = std::move(spare_.back());
+        spare_.pop_back();
+        return b;
+      }
+    }
+    auto b = std::make_unique<Batch>();
+    b->pgnos.reserve(kBatchPages);
+    b->pages.reserve(kBatchPages * page_size_);
+    b->frames.reserve(kBatchPages * MaxEncodedPageSize(page_size_));
+    b->ends.reserve(kBatchPages);
     return b;
   }
   void Recycle(std::unique_ptr<Batch> b) {

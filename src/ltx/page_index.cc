@@ -102,6 +102,79 @@ Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std:
   return entries;
 }
 
+Result<std::optional<PageIndexEntry>> FindPageIndexEntry(RandomAccessReader& file, std::string_view name,
+                                                         uint32_t pgno) {
+  LS_ASSIGN_OR_RETURN(uint64_t size, file.Size());
+  if (size < kTailSize) {
+    return Corrupt(name, "truncated page index: file is " + std::to_string(size) +
+                             " bytes, the index length and trailer alone take 24");
+  }
+  uint8_t tail[kTailSize];
+  LS_RETURN_IF_ERROR(ReadFullAt(file, size - kTailSize, tail, sizeof(tail), name));
+  const uint64_t index_len = GetBE64(tail);
+  const uint64_t max_len = size >= kHeaderSize + kPageHeaderSize + kTailSize
+                               ? size - kHeaderSize - kPageHeaderSize - kTailSize
+                               : 0;
+  if (index_len == 0 || index_len > max_len) {
+    return Corrupt(name, "truncated page index: index length " + std::to_string(index_len) +
+                             " does not fit in a " + std::to_string(size) + "-byte file");
+  }
+  const uint64_t index_start = size - kTailSize - index_len;
+  const uint64_t index_end = index_start + index_len;
+  const uint64_t page_block_end = index_start - kPageHeaderSize;
+  constexpr size_t kChunk = 64 << 10;
+  std::vector<uint8_t> buf;
+  size_t pos = 0;
+  uint64_t next_read = index_start;
+  uint64_t prev_pgno = 0;
+  uint64_t frames_end = kHeaderSize;
+  for (size_t count = 0;; count++) {
+    auto corrupt = [&](const std::string& m) {
+      return Corrupt(name, "page index at offset " + std::to_string(index_start) + ": entry " +
+                               std::to_string(count) + ": " + m);
+    };
+    // Keep three whole varints in the buffer unless the index ends first.
+    if (buf.size() - pos < 3 * kMaxVarintLength && next_read < index_end) {
+      buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
+      pos = 0;
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, index_end - next_read));
+      const size_t old = buf.size();
+      buf.resize(old + n);
+      LS_RETURN_IF_ERROR(ReadFullAt(file, next_read, buf.data() + old, n, name));
+      next_read += n;
+    }
+    const uint8_t* p = buf.data() + pos;
+    const uint8_t* const limit = buf.data() + buf.size();
+    PageIndexEntry e;
+    uint64_t entry_pgno = 0;
+    size_t len = GetUvarint(p, limit, &entry_pgno);
+    if (len == 0) return corrupt("malformed or truncated varint");
+    p += len;
+    if (entry_pgno == 0) return std::optional<PageIndexEntry>();
+    if ((len = GetUvarint(p, limit, &e.offset)) == 0) return corrupt("malformed or truncated varint");
+    p += len;
+    if ((len = GetUvarint(p, limit, &e.size)) == 0) return corrupt("malformed or truncated varint");
+    p += len;
+    pos = static_cast<size_t>(p - buf.data());
+    if (entry_pgno > UINT32_MAX) return corrupt("pgno " + std::to_string(entry_pgno) + " out of range");
+    if (entry_pgno <= prev_pgno) {
+      return corrupt("pgno " + std::to_string(entry_pgno) + " does not ascend after " + std::to_string(prev_pgno));
+    }
+    if (e.size <= kPageHeaderSize || e.size > MaxEncodedPageSize(kMaxPageSize)) {
+      return corrupt("page " + std::to_string(entry_pgno) + " size " + std::to_string(e.size) + " is out of range");
+    }
+    if (e.offset < frames_end || e.offset > page_block_end || e.size > page_block_end - e.offset) {
+      return corrupt("page " + std::to_string(entry_pgno) + " at offset " + std::to_string(e.offset) + " size " +
+                     std::to_string(e.size) + " overlaps another part of the file");
+    }
+    e.pgno = static_cast<uint32_t>(entry_pgno);
+    if (e.pgno == pgno) return std::optional<PageIndexEntry>(e);
+    if (e.pgno > pgno) return std::optional<PageIndexEntry>();
+    prev_pgno = entry_pgno;
+    frames_end = e.offset + e.size;
+  }
+}
+
 Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t n, uint64_t page_block_end) {
   std::vector<PageIndexEntry> entries;
   entries.reserve(n / 6);  // an entry takes at least 3 bytes, typically 7-10

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -42,6 +43,12 @@ Result<Header> ReadHeader(RandomAccessReader& file, std::string_view name);
 // the header) can size it to hold the whole index and save the second request.
 Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std::string_view name,
                                                   size_t tail_hint = kEstimatedPageIndexSize);
+
+// Finds pgno's entry by scanning the index from the file's tail in 64 KiB pieces, without holding the whole
+// index (a snapshot of a big database has hundreds of thousands of entries); nullopt if the file does
+// not hold that page. Checks the entries it reads as DecodePageIndex does.
+Result<std::optional<PageIndexEntry>> FindPageIndexEntry(RandomAccessReader& file, std::string_view name,
+                                                         uint32_t pgno);
 
 // Parses index entries: data[0, n) holds the varint triples and the 0 terminator (not the u64 length).
 // Every entry must lie inside [kHeaderSize, page_block_end) (page_block_end: the offset of the end marker),

@@ -115,6 +115,41 @@ TEST(PageIndex, TruncatedFilesAreClearErrors) {
                    "index length 18446744073709551615 does not fit");
 }
 
+// FindPageIndexEntry scans an index bigger than its 64 KiB pieces and finds what ReadPageIndex lists,
+// entries across piece boundaries included; pages the file does not hold are nullopt.
+TEST(PageIndex, FindPageIndexEntryScansInPieces) {
+  testing::PageMap pages;
+  for (uint32_t i = 1; i <= 20000; i++) pages[2 * i] = MakePage(512, 2 * i);
+  const Bytes bytes = testing::HandEncode(MakeHeader(512, 40001, 5, 9), pages,
+                                          [](uint32_t pgno) { return pgno % 4 == 0; });
+  ASSERT_GT(GetBE64(bytes.data() + bytes.size() - 24), uint64_t{64} << 10);
+  MemoryRandomAccessReader file(bytes);
+  Result<std::vector<PageIndexEntry>> index = ReadPageIndex(file, "big.ltx");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  for (size_t i = 0; i < index->size(); i += (i > 9000 && i < 9400) ? 1 : 97) {
+    const PageIndexEntry& want = (*index)[i];
+    Result<std::optional<PageIndexEntry>> got = FindPageIndexEntry(file, "big.ltx", want.pgno);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value()) << want.pgno;
+    EXPECT_EQ(**got, want);
+  }
+  for (uint32_t missing : {1u, 3u, 20001u, 39999u, 40001u, 99999u}) {
+    Result<std::optional<PageIndexEntry>> got = FindPageIndexEntry(file, "big.ltx", missing);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_FALSE(got->has_value()) << missing;
+  }
+  // A cut file is never a crash. A scan that stops at its page cannot check the rest of the index, so the
+  // answer may be an error or a miss; an entry it returns still names the page asked for (ReadPage then
+  // checks the page itself).
+  for (size_t cut = 1; cut < 200; cut += 13) {
+    MemoryRandomAccessReader cut_file(Bytes(bytes.begin(), bytes.end() - static_cast<std::ptrdiff_t>(cut)));
+    Result<std::optional<PageIndexEntry>> got = FindPageIndexEntry(cut_file, "cut.ltx", 40000);
+    if (got.ok() && got->has_value()) {
+      EXPECT_EQ((*got)->pgno, 40000u) << cut;
+    }
+  }
+}
+
 TEST(DecodePageIndex, ValidatesEntries) {
   auto index = [](std::vector<uint64_t> values) {
     Bytes b;
