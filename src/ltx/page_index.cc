@@ -53,6 +53,19 @@ class SpanSource final : public ByteSource {
   size_t pos_ = 0;
 };
 
+// The index length stored before the trailer, checked to fit in a file of `size` bytes.
+Result<uint64_t> CheckedIndexLength(std::string_view name, uint64_t size, const uint8_t* length_field) {
+  const uint64_t index_len = GetBE64(length_field);
+  const uint64_t max_len = size >= kHeaderSize + kPageHeaderSize + kTailSize
+                               ? size - kHeaderSize - kPageHeaderSize - kTailSize
+                               : 0;
+  if (index_len == 0 || index_len > max_len) {
+    return Corrupt(name, "truncated page index: index length " + std::to_string(index_len) +
+                             " does not fit in a " + std::to_string(size) + "-byte file");
+  }
+  return index_len;
+}
+
 }  // namespace
 
 Result<Header> ReadHeader(RandomAccessReader& file, std::string_view name) {
@@ -77,14 +90,7 @@ Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std:
   std::vector<uint8_t> tail(tail_len);
   LS_RETURN_IF_ERROR(ReadFullAt(file, tail_start, tail.data(), tail_len, name));
 
-  const uint64_t index_len = GetBE64(tail.data() + tail_len - kTailSize);
-  const uint64_t max_len = size >= kHeaderSize + kPageHeaderSize + kTailSize
-                               ? size - kHeaderSize - kPageHeaderSize - kTailSize
-                               : 0;
-  if (index_len == 0 || index_len > max_len) {
-    return Corrupt(name, "truncated page index: index length " + std::to_string(index_len) +
-                             " does not fit in a " + std::to_string(size) + "-byte file");
-  }
+  LS_ASSIGN_OR_RETURN(const uint64_t index_len, CheckedIndexLength(name, size, tail.data() + tail_len - kTailSize));
   const uint64_t index_start = size - kTailSize - index_len;
   Result<std::vector<PageIndexEntry>> entries = Status::Corruption("unset");
   if (index_start >= tail_start) {
@@ -111,14 +117,7 @@ Result<std::optional<PageIndexEntry>> FindPageIndexEntry(RandomAccessReader& fil
   }
   uint8_t tail[kTailSize];
   LS_RETURN_IF_ERROR(ReadFullAt(file, size - kTailSize, tail, sizeof(tail), name));
-  const uint64_t index_len = GetBE64(tail);
-  const uint64_t max_len = size >= kHeaderSize + kPageHeaderSize + kTailSize
-                               ? size - kHeaderSize - kPageHeaderSize - kTailSize
-                               : 0;
-  if (index_len == 0 || index_len > max_len) {
-    return Corrupt(name, "truncated page index: index length " + std::to_string(index_len) +
-                             " does not fit in a " + std::to_string(size) + "-byte file");
-  }
+  LS_ASSIGN_OR_RETURN(const uint64_t index_len, CheckedIndexLength(name, size, tail));
   const uint64_t index_start = size - kTailSize - index_len;
   const uint64_t index_end = index_start + index_len;
   const uint64_t page_block_end = index_start - kPageHeaderSize;
