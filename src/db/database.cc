@@ -948,24 +948,30 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   // under a write load that big the application needs the cores.
   if (snapshot) enc.SetCompressionThreads(CompressionThreads(header.commit));
   LS_RETURN_IF_ERROR(enc.EncodeHeader(header));
-  std::vector<uint8_t> page(ps);
-  auto read_page = [&](uint32_t pgno) -> Status {
-    auto it = map.pages.find(pgno);
-    if (it != map.pages.end()) {
-      return ReadAtFull(wal_file, static_cast<uint64_t>(it->second) + kWalFrameHeaderSize, page.data(), ps,
-                      wal_path());
+  const size_t frame_size = kWalFrameHeaderSize + ps;
+  const std::string wal = wal_path();
+  // Encodes `count` consecutive pages, pgno first, read in one request: stored `stride` bytes apart from
+  // `offset`, each page `skip` bytes into its stride (a WAL frame's page follows its header).
+  std::vector<uint8_t> run;
+  auto encode_run = [&](RandomAccessReader& file, const std::string& path, uint64_t offset, size_t stride,
+                        size_t skip, uint32_t pgno, size_t count) -> Status {
+    run.resize(count * stride);
+    LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), run.size(), path));
+    for (size_t i = 0; i < count; i++) {
+      LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i), run.data() + i * stride + skip));
     }
-    return ReadAtFull(*db_file_, static_cast<uint64_t>(pgno - 1) * ps, page.data(), ps, options_.path);
+    return Status::OK();
   };
-  auto encode = [&](uint32_t pgno) -> Status {
-    LS_RETURN_IF_ERROR(read_page(pgno));
-    return enc.EncodePage(pgno, page.data());
+  auto encode_wal_run = [&](uint32_t pgno, uint64_t frame_offset, size_t count) {
+    return encode_run(wal_file, wal, frame_offset, frame_size, kWalFrameHeaderSize, pgno, count);
   };
+  auto encode_db_run = [&](uint32_t pgno, size_t count) {
+    return encode_run(*db_file_, options_.path, static_cast<uint64_t>(pgno - 1) * ps, ps, 0, pgno, count);
+  };
+  // Runs of up to 1 MiB: one system call per run rather than per page.
+  const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
+  const size_t run_frames = std::max<size_t>(1, (size_t{1} << 20) / frame_size);
   if (snapshot) {
-    // Pages the WAL does not hold are read from the database file in runs of up to 1 MiB: one system
-    // call per run rather than per page.
-    const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
-    std::vector<uint8_t> run(size_t{run_pages} * ps);
     auto wal_it = map.pages.begin();
     for (uint32_t pgno = 1; pgno <= header.commit;) {
       while (wal_it != map.pages.end() && wal_it->first < pgno) ++wal_it;
@@ -974,22 +980,17 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
         continue;
       }
       if (wal_it != map.pages.end() && wal_it->first == pgno) {
-        LS_RETURN_IF_ERROR(encode(pgno++));
+        LS_RETURN_IF_ERROR(encode_wal_run(pgno++, wal_it->second, 1));
         continue;
       }
       // [pgno, end): database-file pages, stopping before the lock page and the next WAL page.
       uint32_t end = std::min<uint64_t>(uint64_t{header.commit} + 1, uint64_t{pgno} + run_pages);
       if (pgno < lock_pgno) end = std::min(end, lock_pgno);
       if (wal_it != map.pages.end()) end = std::min(end, wal_it->first);
-      const size_t n = size_t{end - pgno} * ps;
-      LS_RETURN_IF_ERROR(ReadAtFull(*db_file_, static_cast<uint64_t>(pgno - 1) * ps, run.data(), n, options_.path));
-      for (uint32_t p = pgno; p < end; p++) LS_RETURN_IF_ERROR(enc.EncodePage(p, run.data() + size_t{p - pgno} * ps));
+      LS_RETURN_IF_ERROR(encode_db_run(pgno, end - pgno));
       pgno = end;
     }
   } else {
-    const size_t frame_size = kWalFrameHeaderSize + ps;
-    const size_t kWalRunFrames = std::max<size_t>(1, (size_t{1} << 20) / frame_size);
-    std::vector<uint8_t> frames;
     auto it = map.pages.begin();
     // Merge the page map's pgnos with the growth range, ascending.
     uint32_t growth = prev_commit + 1;
@@ -1000,29 +1001,20 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
       uint32_t pgno = std::min(next_map, next_growth);
       if (pgno == UINT32_MAX) break;
       if (pgno != next_map) {
-        LS_RETURN_IF_ERROR(encode(pgno));
+        LS_RETURN_IF_ERROR(encode_db_run(pgno, 1));
         growth++;
         continue;
       }
       // Consecutive pages in consecutive frames (a bulk insert appends them so) come from one read.
       const uint64_t first_offset = it->second;
       auto end = std::next(it);
-      size_t run = 1;
-      while (end != map.pages.end() && run < kWalRunFrames && end->first == pgno + run &&
-             end->second == first_offset + run * frame_size) {
+      size_t count = 1;
+      while (end != map.pages.end() && count < run_frames && end->first == pgno + count &&
+             end->second == first_offset + count * frame_size) {
         ++end;
-        run++;
+        count++;
       }
-      if (run == 1) {
-        LS_RETURN_IF_ERROR(encode(pgno));
-      } else {
-        frames.resize(run * frame_size);
-        LS_RETURN_IF_ERROR(ReadAtFull(wal_file, first_offset, frames.data(), frames.size(), wal_path()));
-        for (size_t i = 0; i < run; i++) {
-          LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i),
-                                            frames.data() + i * frame_size + kWalFrameHeaderSize));
-        }
-      }
+      LS_RETURN_IF_ERROR(encode_wal_run(pgno, first_offset, count));
       it = end;
     }
   }

@@ -105,8 +105,8 @@ Result<bool> PathExists(FileSystem& fs, const std::string& path);
 
 // Copies the rest of `from` to the end of `to` inside the kernel (copy_file_range, no pass through user
 // memory) when both are files of the POSIX file system. nullopt, with nothing copied, when they are not or
-// the kernel cannot (files on different file systems, an old kernel): use Copy() then. Otherwise the
-// bytes copied or the error.
+// the kernel cannot (files on different file systems, an old kernel). Otherwise the bytes copied or the
+// error. Copy() tries it first.
 std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to);
 
 // "a/b/c" -> "a/b"; "c" -> "."; "/c" -> "/". Trailing slashes are ignored.

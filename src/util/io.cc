@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/file_system.h"
+
 namespace litestream {
 
 Status Reader::ReadFull(uint8_t* buf, size_t n) {
@@ -39,6 +41,8 @@ Result<size_t> BufferReader::Read(uint8_t* buf, size_t n) {
 }
 
 Result<uint64_t> Copy(Reader& from, Writer& to) {
+  // File to file (a staged L0 to a file replica, a file replica's file to the local state): in the kernel.
+  if (std::optional<Result<uint64_t>> copied = KernelCopy(from, to)) return std::move(*copied);
   // Large chunks: a file system zeroes the rest of every page-cache folio a small write starts.
   // Every chunk is filled before it is written, whatever pieces the Reader returns.
   std::vector<uint8_t> chunk(1 << 20);

@@ -105,8 +105,7 @@ Status FileStorageClient::WriteStaged(const std::string& tmp, const uint8_t* hea
                                       Reader& rest, uint64_t* size) {
   LS_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, fs_->Create(tmp, options_.file_mode));
   LS_RETURN_IF_ERROR(f->Write(header, header_size));
-  std::optional<Result<uint64_t>> kernel = KernelCopy(rest, *f);  // a local staged file: no user-space copy
-  LS_ASSIGN_OR_RETURN(uint64_t copied, kernel ? std::move(*kernel) : Copy(rest, *f));
+  LS_ASSIGN_OR_RETURN(uint64_t copied, Copy(rest, *f));
   LS_RETURN_IF_ERROR(f->Sync());
   LS_RETURN_IF_ERROR(f->Close());
   if (options_.uid || options_.gid) {
