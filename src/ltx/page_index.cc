@@ -155,16 +155,9 @@ Result<std::optional<PageIndexEntry>> FindPageIndexEntry(RandomAccessReader& fil
     if ((len = GetUvarint(p, limit, &e.size)) == 0) return corrupt("malformed or truncated varint");
     p += len;
     pos = static_cast<size_t>(p - buf.data());
-    if (entry_pgno > UINT32_MAX) return corrupt("pgno " + std::to_string(entry_pgno) + " out of range");
-    if (entry_pgno <= prev_pgno) {
-      return corrupt("pgno " + std::to_string(entry_pgno) + " does not ascend after " + std::to_string(prev_pgno));
-    }
-    if (e.size <= kPageHeaderSize || e.size > MaxEncodedPageSize(kMaxPageSize)) {
-      return corrupt("page " + std::to_string(entry_pgno) + " size " + std::to_string(e.size) + " is out of range");
-    }
-    if (e.offset < frames_end || e.offset > page_block_end || e.size > page_block_end - e.offset) {
-      return corrupt("page " + std::to_string(entry_pgno) + " at offset " + std::to_string(e.offset) + " size " +
-                     std::to_string(e.size) + " overlaps another part of the file");
+    if (std::string error = PageIndexEntryError(entry_pgno, e.offset, e.size, prev_pgno, frames_end, page_block_end);
+        !error.empty()) {
+      return corrupt(error);
     }
     e.pgno = static_cast<uint32_t>(entry_pgno);
     if (e.pgno == pgno) return std::optional<PageIndexEntry>(e);
@@ -195,22 +188,12 @@ Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t 
     len = GetUvarint(p, limit, &e.size);
     if (len == 0) return Status::Corruption(where() + "malformed or truncated varint");
     p += len;
-    if (pgno > UINT32_MAX)
-      return Status::Corruption(where() + "pgno " + std::to_string(pgno) + " out of range");
+    const uint64_t prev_pgno = entries.empty() ? 0 : entries.back().pgno;
+    if (std::string error = PageIndexEntryError(pgno, e.offset, e.size, prev_pgno, frames_end, page_block_end);
+        !error.empty()) {
+      return Status::Corruption(where() + error);
+    }
     e.pgno = static_cast<uint32_t>(pgno);
-    if (!entries.empty() && e.pgno <= entries.back().pgno) {
-      return Status::Corruption(where() + "pgno " + std::to_string(pgno) + " does not ascend after " +
-                                std::to_string(entries.back().pgno));
-    }
-    if (e.size <= kPageHeaderSize || e.size > MaxEncodedPageSize(kMaxPageSize)) {
-      return Status::Corruption(where() + "page " + std::to_string(pgno) + " size " + std::to_string(e.size) +
-                                " is out of range");
-    }
-    if (e.offset < frames_end || e.offset > page_block_end || e.size > page_block_end - e.offset) {
-      return Status::Corruption(where() + "page " + std::to_string(pgno) + " at offset " +
-                                std::to_string(e.offset) + " size " + std::to_string(e.size) +
-                                " overlaps another part of the file");
-    }
     frames_end = e.offset + e.size;
     entries.push_back(e);
   }

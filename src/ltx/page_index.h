@@ -14,12 +14,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "litestream/io.h"
 #include "litestream/status.h"
 #include "ltx/format.h"
+#include "ltx/lz4_codec.h"
 
 namespace litestream::ltx {
 
@@ -49,6 +51,24 @@ Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std:
 // not hold that page. Checks the entries it reads as DecodePageIndex does.
 Result<std::optional<PageIndexEntry>> FindPageIndexEntry(RandomAccessReader& file, std::string_view name,
                                                          uint32_t pgno);
+
+// The rules of one index entry, given the previous entry's pgno (0 before the first) and the end of its
+// frame (kHeaderSize before the first): pgno in range and ascending, size in range, the frame after the
+// previous one and inside [kHeaderSize, page_block_end). "" if the entry keeps them, else what it breaks
+// (callers put "entry N: " first). Every index reader here checks entries with it.
+inline std::string PageIndexEntryError(uint64_t pgno, uint64_t offset, uint64_t size, uint64_t prev_pgno,
+                                       uint64_t frames_end, uint64_t page_block_end) {
+  if (pgno > UINT32_MAX) return "pgno " + std::to_string(pgno) + " out of range";
+  if (pgno <= prev_pgno) return "pgno " + std::to_string(pgno) + " does not ascend after " + std::to_string(prev_pgno);
+  if (size <= kPageHeaderSize || size > MaxEncodedPageSize(kMaxPageSize)) {
+    return "page " + std::to_string(pgno) + " size " + std::to_string(size) + " is out of range";
+  }
+  if (offset < frames_end || offset > page_block_end || size > page_block_end - offset) {
+    return "page " + std::to_string(pgno) + " at offset " + std::to_string(offset) + " size " + std::to_string(size) +
+           " overlaps another part of the file";
+  }
+  return {};
+}
 
 // Parses index entries: data[0, n) holds the varint triples and the 0 terminator (not the u64 length).
 // Every entry must lie inside [kHeaderSize, page_block_end) (page_block_end: the offset of the end marker),

@@ -12,6 +12,7 @@
 #include "ltx/coding.h"
 #include "ltx/format.h"
 #include "ltx/lz4_codec.h"
+#include "ltx/page_index.h"
 
 namespace litestream::vfs {
 
@@ -40,14 +41,12 @@ inline size_t GetUvarintUnchecked(const uint8_t* p, uint64_t* v) {
 }  // namespace index_detail
 
 // Parses index entries in data[0, n) (the varint triples and the 0 terminator, not the u64 length) and
-// calls fn(pgno, offset, size) for each, in order. Checks exactly what ltx::DecodePageIndex checks: every
-// frame inside [kHeaderSize, page_block_end), pgnos strictly ascending, frames ascending without overlap,
-// sizes in range, the terminator last. Errors are Corruption("entry N: ...") as there.
+// calls fn(pgno, offset, size) for each, in order. Checks what ltx::DecodePageIndex checks (each entry with
+// ltx::PageIndexEntryError, the terminator last). Errors are Corruption("entry N: ...") as there.
 template <typename Fn>
 Status DecodePageIndexEntries(const uint8_t* data, size_t n, uint64_t page_block_end, Fn&& fn) {
   using index_detail::GetUvarintUnchecked;
   constexpr size_t kFastBytes = 3 * ltx::kMaxVarintLength;
-  const uint64_t max_size = ltx::MaxEncodedPageSize(ltx::kMaxPageSize);
   const uint8_t* p = data;
   const uint8_t* const limit = data + n;
   uint64_t frames_end = ltx::kHeaderSize;  // end of the previous entry's frame
@@ -78,18 +77,9 @@ Status DecodePageIndexEntries(const uint8_t* data, size_t n, uint64_t page_block
       if (pgno == 0) break;
       if (!varint(&offset) || !varint(&size)) return Status::Corruption(where() + "malformed or truncated varint");
     }
-    if (pgno > UINT32_MAX) return Status::Corruption(where() + "pgno " + std::to_string(pgno) + " out of range");
-    if (count > 0 && pgno <= prev_pgno) {
-      return Status::Corruption(where() + "pgno " + std::to_string(pgno) + " does not ascend after " +
-                                std::to_string(prev_pgno));
-    }
-    if (size <= ltx::kPageHeaderSize || size > max_size) {
-      return Status::Corruption(where() + "page " + std::to_string(pgno) + " size " + std::to_string(size) +
-                                " is out of range");
-    }
-    if (offset < frames_end || offset > page_block_end || size > page_block_end - offset) {
-      return Status::Corruption(where() + "page " + std::to_string(pgno) + " at offset " + std::to_string(offset) +
-                                " size " + std::to_string(size) + " overlaps another part of the file");
+    if (std::string error = ltx::PageIndexEntryError(pgno, offset, size, prev_pgno, frames_end, page_block_end);
+        !error.empty()) {
+      return Status::Corruption(where() + error);
     }
     frames_end = offset + size;
     prev_pgno = pgno;
