@@ -27,9 +27,10 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;
 EnvLookup ProcessEnvLookup();
 
 // How LTX page frames are encoded when this replica's files are written (our extension; upstream has no key).
-//  kFrame: flags 0x0000 + an LZ4 frame per page. Readable by every Litestream v0.5.x release (default).
-//  kBlock: flags 0x0001 + u32 size + an LZ4 block per page, as Litestream >= v0.5.16 writes. Smaller and
-//          faster, but Litestream <= v0.5.15 cannot restore such files.
+//  kBlock: flags 0x0001 + u32 size + an LZ4 block per page, as Litestream >= v0.5.16 writes (default).
+//          Smaller, and a third less CPU per page than a frame (no xxh32 content checksum, no frame API),
+//          but Litestream <= v0.5.15 cannot restore such files.
+//  kFrame: flags 0x0000 + an LZ4 frame per page. Readable by every Litestream v0.5.x release.
 enum class LtxEncoding { kFrame, kBlock };
 
 // One replica (the `replica:` block of a database, merged with the global replica defaults, with its `url:`
@@ -47,7 +48,7 @@ struct ReplicaConfig {
   int max_sync_ltx_files = 256;  // max-sync-ltx-files: L0 files uploaded per tick; 0 = unlimited
   bool auto_recover = false;     // auto-recover: reset local state on a missing/corrupt LTX file
   std::optional<Duration> validation_interval;  // validation-interval: deprecated and unused (upstream too)
-  LtxEncoding ltx_encoding = LtxEncoding::kFrame;  // ltx-encoding: frame | block (our extension)
+  LtxEncoding ltx_encoding = LtxEncoding::kBlock;  // ltx-encoding: block | frame (our extension)
 
   // ---- s3 (and oss: access keys, region, bucket, endpoint, part-size, concurrency) ----
   std::string access_key_id;      // access-key-id; else $AWS_ACCESS_KEY_ID, else $LITESTREAM_ACCESS_KEY_ID

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ltx/page_index.h"
+#include "util/scratch.h"
 #include "wal/reader.h"
 
 namespace litestream {
@@ -26,7 +27,8 @@ constexpr std::chrono::milliseconds kCheckpointBusyWait{200};
 constexpr int kMaxChunksPerSyncToEnd = 1000;
 
 int64_t CalcWalSize(uint32_t page_size, uint32_t pages) {
-  return kWalHeaderSize + (kWalFrameHeaderSize + static_cast<int64_t>(page_size)) * static_cast<int64_t>(pages);
+  return kWalHeaderSize +
+         (kWalFrameHeaderSize + static_cast<int64_t>(page_size)) * static_cast<int64_t>(pages);
 }
 
 std::string DefaultMetaPath(const std::string& db_path) {
@@ -41,7 +43,8 @@ uint32_t ReadBE32(const uint8_t* p) {
 }
 
 // Reads exactly n bytes at offset or fails naming the file.
-Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_t n, const std::string& path) {
+Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_t n,
+                  const std::string& path) {
   LS_ASSIGN_OR_RETURN(size_t got, file.ReadAt(offset, buf, n));
   if (got != n) {
     return Status::Corruption(path + ": short read at offset " + std::to_string(offset) + ": " +
@@ -57,7 +60,8 @@ Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_
 Status CheckWalNotRestarted(RandomAccessReader& wal_file, wal::Salts salts) {
   uint8_t header[kWalHeaderSize];
   LS_ASSIGN_OR_RETURN(size_t n, wal_file.ReadAt(0, header, sizeof(header)));
-  if (n == sizeof(header) && wal::Salts{ReadBE32(header + 16), ReadBE32(header + 20)} == salts) return Status::OK();
+  if (n == sizeof(header) && wal::Salts{ReadBE32(header + 16), ReadBE32(header + 20)} == salts)
+    return Status::OK();
   return Status::Unavailable("wal restarted while its frames were being copied; retrying");
 }
 
@@ -172,10 +176,14 @@ Status Database::InitLocked() {
   if (s.ok()) s = open_conn(&checkpoint_conn_);
   if (s.ok()) {
     auto mode = checkpoint_conn_.QueryText("PRAGMA journal_mode = wal;");
-    if (!mode.ok()) s = mode.status();
-    else if (*mode != "wal") s = Status::FailedPrecondition("enable wal failed, mode=\"" + *mode + "\"");
+    if (!mode.ok())
+      s = mode.status();
+    else if (*mode != "wal")
+      s = Status::FailedPrecondition("enable wal failed, mode=\"" + *mode + "\"");
   }
-  if (s.ok()) s = checkpoint_conn_.Exec("CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);");
+  if (s.ok())
+    s = checkpoint_conn_.Exec(
+        "CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);");
   if (s.ok()) s = checkpoint_conn_.Exec("CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);");
   // A frame in the WAL first, so that the read transaction gets a read mark that pins the WAL (a reader
   // that starts on a fully backfilled WAL gets read-mark 0, which pins nothing).
@@ -185,14 +193,19 @@ Status Database::InitLocked() {
     // Read pages through SQLite's own handle on the main file: no extra fd whose close() would drop the
     // POSIX locks SQLite holds in this process (ours, or the host application's when embedded).
     auto file = SqliteMainFile::Open(read_conn_.raw(), options_.path);
-    if (!file.ok()) s = file.status();
-    else db_file_ = std::move(*file);
+    if (!file.ok())
+      s = file.status();
+    else
+      db_file_ = std::move(*file);
   }
   if (s.ok()) {
     auto ps = checkpoint_conn_.QueryInt("PRAGMA page_size;");
-    if (!ps.ok()) s = ps.status();
-    else if (*ps <= 0) s = Status::Corruption("invalid page size " + std::to_string(*ps));
-    else page_size_ = static_cast<uint32_t>(*ps);
+    if (!ps.ok())
+      s = ps.status();
+    else if (*ps <= 0)
+      s = Status::Corruption("invalid page size " + std::to_string(*ps));
+    else
+      page_size_ = static_cast<uint32_t>(*ps);
   }
   if (s.ok()) s = fs_->MkdirAll(LtxDir(0), dir_mode_ | 0700);
   if (!s.ok()) {
@@ -762,7 +775,8 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
   }
   const int64_t prev = offset - frame_size;
   if (prev < kWalHeaderSize) {
-    return Status::Corruption(ltx_path + ": previous WAL offset " + std::to_string(prev) + " is inside the header");
+    return Status::Corruption(ltx_path + ": previous WAL offset " + std::to_string(prev) +
+                              " is inside the header");
   }
   if (prev == kWalHeaderSize && !salt_match) {
     v.reason = "wal header salt reset";
@@ -817,15 +831,18 @@ Result<Database::VerifyResult> Database::VerifyLocked() {
 // the LTX file: the WAL still holds what we synced last time. Only that page is read, through the page
 // index: the previous file may be a snapshot of the whole database.
 Result<bool> Database::LastPageMatch(RandomAccessReader& wal_file, RandomAccessReader& ltx_file,
-                                     const ltx::Header& h, const std::string& ltx_path, int64_t frame_offset) {
+                                     const ltx::Header& h, const std::string& ltx_path,
+                                     int64_t frame_offset) {
   const uint32_t ps = page_size_;
   if (h.page_size != ps) return false;
   std::vector<uint8_t> frame(kWalFrameHeaderSize + ps);
-  LS_ASSIGN_OR_RETURN(size_t n, wal_file.ReadAt(static_cast<uint64_t>(frame_offset), frame.data(), frame.size()));
+  LS_ASSIGN_OR_RETURN(size_t n,
+                      wal_file.ReadAt(static_cast<uint64_t>(frame_offset), frame.data(), frame.size()));
   if (n < frame.size()) return false;
   const uint32_t pgno = ReadBE32(frame.data());
   if (ReadBE32(frame.data() + 8) != h.wal_salt1 || ReadBE32(frame.data() + 12) != h.wal_salt2) return false;
-  LS_ASSIGN_OR_RETURN(std::optional<ltx::PageIndexEntry> entry, ltx::FindPageIndexEntry(ltx_file, ltx_path, pgno));
+  LS_ASSIGN_OR_RETURN(std::optional<ltx::PageIndexEntry> entry,
+                      ltx::FindPageIndexEntry(ltx_file, ltx_path, pgno));
   if (!entry) return false;
   std::vector<uint8_t> page(ps);
   LS_RETURN_IF_ERROR(ltx::ReadPage(ltx_file, *entry, ps, page.data(), ltx_path));
@@ -852,9 +869,10 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   // A full snapshot always reads the whole WAL: pages before any remembered offset may still be newer in
   // the WAL than in the database file.
   if (v.snapshotting) v.offset = kWalHeaderSize;
-  auto opened = v.offset == kWalHeaderSize
-                    ? wal::WalReader::Open(wal_file.get())
-                    : wal::WalReader::OpenAt(wal_file.get(), static_cast<uint64_t>(v.offset), {v.salt1, v.salt2});
+  auto opened =
+      v.offset == kWalHeaderSize
+          ? wal::WalReader::Open(wal_file.get())
+          : wal::WalReader::OpenAt(wal_file.get(), static_cast<uint64_t>(v.offset), {v.salt1, v.salt2});
   if (!opened.ok() && wal::IsPrevFrameMismatch(opened.status())) {
     logger_.Trace("prev frame mismatch, reading wal from start", {{"error", opened.status().message()}});
     v.offset = kWalHeaderSize;
@@ -952,11 +970,13 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   const std::string wal = wal_path();
   // Encodes `count` consecutive pages, pgno first, read in one request: stored `stride` bytes apart from
   // `offset`, each page `skip` bytes into its stride (a WAL frame's page follows its header).
-  std::vector<uint8_t> run;
+  // Runs of up to 1 MiB: one system call per run rather than per page.
+  const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
+  const size_t run_frames = std::max<size_t>(1, (size_t{1} << 20) / frame_size);
+  ScratchBuffer run(std::max<size_t>(run_pages * size_t{ps}, run_frames * frame_size));
   auto encode_run = [&](RandomAccessReader& file, const std::string& path, uint64_t offset, size_t stride,
                         size_t skip, uint32_t pgno, size_t count) -> Status {
-    run.resize(count * stride);
-    LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), run.size(), path));
+    LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), count * stride, path));
     for (size_t i = 0; i < count; i++) {
       LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i), run.data() + i * stride + skip));
     }
@@ -968,9 +988,6 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   auto encode_db_run = [&](uint32_t pgno, size_t count) {
     return encode_run(*db_file_, options_.path, static_cast<uint64_t>(pgno - 1) * ps, ps, 0, pgno, count);
   };
-  // Runs of up to 1 MiB: one system call per run rather than per page.
-  const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
-  const size_t run_frames = std::max<size_t>(1, (size_t{1} << 20) / frame_size);
   if (snapshot) {
     auto wal_it = map.pages.begin();
     for (uint32_t pgno = 1; pgno <= header.commit;) {
@@ -1032,17 +1049,22 @@ class SnapshotReader::Pages final : public ltx::PageSource {
  public:
   Pages(RandomAccessReader* db_file, std::string db_path, std::unique_ptr<RandomAccessFile> wal_file,
         std::string wal_path)
-      : db_file_(db_file), db_path_(std::move(db_path)), wal_file_(std::move(wal_file)), wal_path_(std::move(wal_path)) {}
+      : db_file_(db_file),
+        db_path_(std::move(db_path)),
+        wal_file_(std::move(wal_file)),
+        wal_path_(std::move(wal_path)) {}
 
   // Reads the WAL page map up to wal_end (frames past it are not part of the state at txid) and builds the
   // header of a level-9 snapshot (§3.7).
-  Status Start(TXID txid, uint32_t page_size, const wal::Header& wal_header, int64_t wal_end, int64_t now_ms) {
+  Status Start(TXID txid, uint32_t page_size, const wal::Header& wal_header, int64_t wal_end,
+               int64_t now_ms) {
     LS_ASSIGN_OR_RETURN(uint64_t db_size, db_file_->Size());
     header_.commit = static_cast<uint32_t>(db_size / page_size);
     int64_t last_frame_end = 0;
     if (wal_end > kWalHeaderSize) {
       LS_ASSIGN_OR_RETURN(auto reader, wal::WalReader::Open(wal_file_.get()));
-      LS_ASSIGN_OR_RETURN(wal::PageMap map, reader.ReadPageMap(static_cast<uint64_t>(wal_end - kWalHeaderSize)));
+      LS_ASSIGN_OR_RETURN(wal::PageMap map,
+                          reader.ReadPageMap(static_cast<uint64_t>(wal_end - kWalHeaderSize)));
       if (map.commit > 0) header_.commit = map.commit;
       wal_pages_.assign(map.pages.begin(), map.pages.end());
       last_frame_end = static_cast<int64_t>(map.max_offset);
@@ -1114,7 +1136,8 @@ Result<std::unique_ptr<SnapshotReader>> Database::OpenSnapshot() {
   wal::Header wal_header;
   for (int attempt = 0;; attempt++) {
     if (attempt == kSnapshotSyncAttempts) {
-      return Status::Unavailable("snapshot " + path() + ": the WAL kept changing while syncing before it; retry later");
+      return Status::Unavailable("snapshot " + path() +
+                                 ": the WAL kept changing while syncing before it; retry later");
     }
     LS_RETURN_IF_ERROR(AcquireReadLockLocked());
     LS_RETURN_IF_ERROR(SyncToWalEndLocked().WithContext("sync before snapshot"));
@@ -1126,9 +1149,10 @@ Result<std::unique_ptr<SnapshotReader>> Database::OpenSnapshot() {
   LS_ASSIGN_OR_RETURN(TXID pos, PosLocked());
   if (pos == 0) return Status::FailedPrecondition("database has no position yet");
   const int64_t wal_end = state_.last_synced_wal_offset;
-  r->pages_ = std::make_unique<SnapshotReader::Pages>(db_file_.get(), path(), std::move(wal_file), wal_path());
-  LS_RETURN_IF_ERROR(
-      r->pages_->Start(pos, page_size_, wal_header, wal_end, NowMillis(clock_)).WithContext("snapshot " + path()));
+  r->pages_ =
+      std::make_unique<SnapshotReader::Pages>(db_file_.get(), path(), std::move(wal_file), wal_path());
+  LS_RETURN_IF_ERROR(r->pages_->Start(pos, page_size_, wal_header, wal_end, NowMillis(clock_))
+                         .WithContext("snapshot " + path()));
   // Position and content stay consistent: our checkpoints wait until this reader is done (#1164).
   LockCheckpointShared();
   r->holds_lock_ = true;

@@ -41,7 +41,7 @@ struct DbOptions {
   std::chrono::milliseconds min_size_checkpoint_spacing{0};
   uint32_t truncate_page_n = 121359;          // 0 means the default
   int64_t max_sync_wal_bytes = 64 << 20;      // per L0 file, cut at commit boundaries; 0 = unlimited
-  ltx::PageEncoding page_encoding = ltx::PageEncoding::kFrame;
+  ltx::PageEncoding page_encoding = ltx::PageEncoding::kBlock;
   // Snapshots (a first L0, a level-9 snapshot) of at least compress_parallel_pages pages are compressed
   // on up to this many threads. 0: one per core, at most 4; 1: on the sync thread only.
   size_t compression_threads = 0;

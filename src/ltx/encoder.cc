@@ -1,6 +1,7 @@
 #include "ltx/encoder.h"
 
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <new>
@@ -24,7 +25,8 @@ Status EncodeFrame(Lz4Compressor& compressor, PageEncoding encoding, uint32_t pg
   const PageHeader ph{pgno, block ? kPageHeaderFlagSize : uint16_t{0}};
   out->resize(start + kPageHeaderSize + (block ? kPageSizeFieldSize : 0));
   ph.EncodeTo(out->data() + start);
-  Status s = block ? compressor.AppendBlock(data, page_size, out) : compressor.AppendFrame(data, page_size, out);
+  Status s =
+      block ? compressor.AppendBlock(data, page_size, out) : compressor.AppendFrame(data, page_size, out);
   if (!s.ok()) {
     out->resize(start);
     return s.WithContext("ltx encoder: page " + std::to_string(pgno));
@@ -181,14 +183,23 @@ Status Encoder::Emit(const uint8_t* data, size_t n) {
     Status s = out_.Write(data, n);
     return s.ok() ? s : Fail(s);
   }
-  buffer_.insert(buffer_.end(), data, data + n);
-  return buffer_.size() >= buffer_limit_ ? Flush() : Status::OK();
+  if (buffer_.data() == nullptr) buffer_ = ScratchBuffer(buffer_limit_);
+  if (buffered_ + n > buffer_.capacity()) {
+    LS_RETURN_IF_ERROR(Flush());
+    if (n >= buffer_.capacity()) {  // a page index bigger than the buffer goes out as it is
+      Status s = out_.Write(data, n);
+      return s.ok() ? s : Fail(s);
+    }
+  }
+  std::memcpy(buffer_.data() + buffered_, data, n);
+  buffered_ += n;
+  return buffered_ >= buffer_limit_ ? Flush() : Status::OK();
 }
 
 Status Encoder::Flush() {
-  if (buffer_.empty()) return Status::OK();
-  Status s = out_.Write(buffer_.data(), buffer_.size());
-  buffer_.clear();
+  if (buffered_ == 0) return Status::OK();
+  Status s = out_.Write(buffer_.data(), buffered_);
+  buffered_ = 0;
   return s.ok() ? s : Fail(s);
 }
 
@@ -345,7 +356,7 @@ Status Encoder::Close() {
 
   file_checksum_ = trailer.file_checksum;
   std::vector<uint8_t>().swap(index_);
-  std::vector<uint8_t>().swap(buffer_);
+  buffer_ = ScratchBuffer();
   state_ = State::kClosed;
   return Status::OK();
 }

@@ -28,6 +28,7 @@
 #include "litestream/status.h"
 #include "ltx/format.h"
 #include "ltx/lz4_codec.h"
+#include "util/scratch.h"
 
 namespace litestream::ltx {
 
@@ -106,7 +107,8 @@ class Encoder {
   Lz4Compressor compressor_;
   std::vector<uint8_t> frame_;  // the encoded page being written
   std::vector<uint8_t> index_;  // varint triples (pgno, offset, size) of the pages written
-  std::vector<uint8_t> buffer_;  // output not yet handed to out_
+  ScratchBuffer buffer_;        // output not yet handed to out_: its first buffered_ bytes
+  size_t buffered_ = 0;
   size_t buffer_limit_ = kOutputBufferBytes;
   size_t compression_threads_ = 0;
   std::unique_ptr<Workers> workers_;  // parallel compression, once started

@@ -82,7 +82,7 @@ class MergeIterator final : public PageSource {
 };
 
 struct CompactOptions {
-  PageEncoding encoding = PageEncoding::kFrame;
+  PageEncoding encoding = PageEncoding::kBlock;
   uint32_t flags = kHeaderFlagNoChecksum;
 };
 

@@ -12,6 +12,7 @@
 #include "ltx/encoding_reader.h"
 #include "ltx/merge.h"
 #include "restore/resumable_reader.h"
+#include "util/scratch.h"
 
 namespace litestream {
 namespace {
@@ -126,7 +127,8 @@ class Store::Watcher {
     std::filesystem::path p(db_path);
     std::string dir = p.parent_path().string();
     std::lock_guard<std::mutex> lock(mu_);
-    int wd = inotify_add_watch(inotify_fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+    int wd =
+        inotify_add_watch(inotify_fd_, dir.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
     if (wd < 0) {
       logger_.Warn("inotify watch failed; falling back to polling", {{"dir", dir}});
       return;
@@ -214,17 +216,20 @@ Status Store::AddDatabase(DbEntry entry) {
   if (stop_.stop_requested()) return Status::FailedPrecondition(entry.db.path + ": the service is stopping");
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (dbs_.count(entry.db.path) != 0) return Status::InvalidArgument(entry.db.path + ": already registered");
+    if (dbs_.count(entry.db.path) != 0)
+      return Status::InvalidArgument(entry.db.path + ": already registered");
   }
   auto h = std::make_shared<DbHandle>();
   h->entry = entry;
   h->db = std::make_unique<Database>(entry.db, logger_, fs_, clock_);
   LS_RETURN_IF_ERROR(h->db->Open());
-  h->replica = std::make_unique<Replica>(h->db.get(), entry.client, entry.replica, logger_.With({{"db", entry.db.path}}));
+  h->replica = std::make_unique<Replica>(h->db.get(), entry.client, entry.replica,
+                                         logger_.With({{"db", entry.db.path}}));
   // TXIDs continue after the replica's even if local state was lost or the database was restored (#781).
   if (fs_->Stat(entry.db.path).ok()) {
     Status s = h->db->CatchUpWithReplica(h->replica->client());
-    if (!s.ok()) logger_.Warn("cannot compare with replica position", {{"db", entry.db.path}, {"error", s.message()}});
+    if (!s.ok())
+      logger_.Warn("cannot compare with replica position", {{"db", entry.db.path}, {"error", s.message()}});
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -359,8 +364,9 @@ DbStatus Store::StatusOfHandle(DbHandle& h) const {
     // The oldest waiting L0 file's mtime is when it was staged.
     auto staged = fs_->Stat(h.db->LtxPath(0, st.replica_txid + 1, st.replica_txid + 1));
     if (staged.ok()) {
-      st.lag = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(
-                                             clock_->Now() - std::chrono::system_clock::time_point(staged->mtime)));
+      st.lag = std::max(milliseconds(0),
+                        std::chrono::duration_cast<milliseconds>(
+                            clock_->Now() - std::chrono::system_clock::time_point(staged->mtime)));
     }
   }
   std::lock_guard<std::mutex> lock(h.mu);
@@ -398,7 +404,7 @@ Result<SyncResult> Store::SyncNow(const std::string& path, bool upload, millisec
     lock.lock();
     if (!h->progress.wait_until(lock, deadline, [&] { return h->removed || h->syncs_finished >= target; })) {
       return Status::Timeout(path + ": sync did not complete within " + std::to_string(timeout.count()) +
-                                      " ms" + (h->last_error.empty() ? "" : ": " + h->last_error));
+                             " ms" + (h->last_error.empty() ? "" : ": " + h->last_error));
     }
     if (h->removed) return Status::Cancelled(path + ": database was unregistered or the service stopped");
     LS_RETURN_IF_ERROR(h->last_sync_status);
@@ -421,9 +427,9 @@ Status Store::WaitReplicatedUntil(DbHandle& h, TXID txid, SteadyTime deadline) {
   scheduler_->Kick(h.upload_job.get());
   std::unique_lock<std::mutex> lock(h.mu);
   if (!h.progress.wait_until(lock, deadline, [&] { return h.removed || h.replica->CachedPos() >= txid; })) {
-    return Status::Timeout(h.entry.db.path + ": TXID " + FormatTXID(txid) + " not on the replica in time (replica at " +
-                                    FormatTXID(h.replica->CachedPos()) + ")" +
-                                    (h.last_error.empty() ? "" : ": " + h.last_error));
+    return Status::Timeout(h.entry.db.path + ": TXID " + FormatTXID(txid) +
+                           " not on the replica in time (replica at " + FormatTXID(h.replica->CachedPos()) +
+                           ")" + (h.last_error.empty() ? "" : ": " + h.last_error));
   }
   if (h.replica->CachedPos() >= txid) return Status::OK();
   return Status::Cancelled(h.entry.db.path + ": database was unregistered or the service stopped");
@@ -449,14 +455,18 @@ SteadyTime Store::RunSync(DbHandle& h) {
   // Cheap change check: a stat of the WAL. A full sync also runs while a time-based checkpoint may be due.
   auto wal = fs_->Stat(h.db->wal_path());
   bool changed = !h.have_wal_stat || !wal.ok() || wal->size != h.wal_size || wal->mtime != h.wal_mtime;
-  bool checkpoint_pending = h.db->options().checkpoint_interval.count() > 0 && h.db->sync_state().synced_since_checkpoint;
+  bool checkpoint_pending =
+      h.db->options().checkpoint_interval.count() > 0 && h.db->sync_state().synced_since_checkpoint;
   // Without monitoring (interval 0) the job only runs when SyncNow asks.
   const SteadyTime next_check = interval.count() > 0 ? now + interval : Job::kNever;
   bool requested = false;
   {
     std::lock_guard<std::mutex> lock(h.mu);
     requested = std::exchange(h.sync_requested, false);
-    if (!requested && ((!changed && !checkpoint_pending) || interval.count() == 0)) return next_check;
+    if (!requested && ((!changed && !checkpoint_pending) || interval.count() == 0)) {
+      TrimScratchBuffers();  // a quiet database: a good moment to give idle sync buffers back
+      return next_check;
+    }
     h.syncs_started++;
   }
 
@@ -474,7 +484,8 @@ SteadyTime Store::RunSync(DbHandle& h) {
     milliseconds wait = h.sync_backoff.Fail(interval);
     h.have_wal_stat = false;
     if (h.sync_backoff.ShouldLog()) {
-      logger_.Error("sync error", {{"db", h.entry.db.path}, {"error", result.status().message()},
+      logger_.Error("sync error", {{"db", h.entry.db.path},
+                                   {"error", result.status().message()},
                                    {"retry_in_ms", std::to_string(wait.count())}});
     }
     h.SetError(result.status().message());
@@ -499,7 +510,8 @@ SteadyTime Store::RunUpload(DbHandle& h) {
   if (!result.ok()) {
     milliseconds wait = h.upload_backoff.Fail(h.entry.replica.sync_interval);
     if (h.upload_backoff.ShouldLog()) {
-      logger_.Error("replica sync error", {{"db", h.entry.db.path}, {"error", result.status().message()},
+      logger_.Error("replica sync error", {{"db", h.entry.db.path},
+                                           {"error", result.status().message()},
                                            {"retry_in_ms", std::to_string(wait.count())}});
     }
     h.SetError(result.status().message());
@@ -523,10 +535,12 @@ SteadyTime Store::RunCompaction(DbHandle& h, int level) {
   if (h.db->page_size() == 0) return std::chrono::steady_clock::now() + kNotReadyRetry;
   auto result = Compact(h, level, /*respect_schedule=*/true);
   if (!result.ok() && stop_.stop_requested() && result.status().code() == StatusCode::kCancelled) {
-    logger_.Debug("compaction interrupted by shutdown", {{"db", h.entry.db.path}, {"level", std::to_string(level)}});
+    logger_.Debug("compaction interrupted by shutdown",
+                  {{"db", h.entry.db.path}, {"level", std::to_string(level)}});
   } else if (!result.ok()) {
-    logger_.Error("compaction failed", {{"db", h.entry.db.path}, {"level", std::to_string(level)},
-                                        {"error", result.status().message()}});
+    logger_.Error(
+        "compaction failed",
+        {{"db", h.entry.db.path}, {"level", std::to_string(level)}, {"error", result.status().message()}});
   }
   SystemTime now = Now(clock_);
   return std::chrono::steady_clock::now() + (NextCompactionAt(now, interval) - now);
@@ -543,9 +557,12 @@ SteadyTime Store::RunSnapshot(DbHandle& h) {
   Status s;
   auto dst = MaxFileInfo(h, kSnapshotLevel);
   auto pos = h.db->Pos();
-  if (!dst.ok()) s = dst.status();
-  else if (!pos.ok()) s = pos.status();
-  else if (*pos == 0) return std::chrono::steady_clock::now() + kNotReadyRetry;
+  if (!dst.ok())
+    s = dst.status();
+  else if (!pos.ok())
+    s = pos.status();
+  else if (*pos == 0)
+    return std::chrono::steady_clock::now() + kNotReadyRetry;
   else if (dst->created_at <= PrevCompactionAt(now, options_.snapshot_interval) &&
            !(dst->max_txid != 0 && dst->max_txid >= *pos)) {
     s = Snapshot(h).status();
@@ -620,30 +637,36 @@ Result<LtxFileInfo> Store::Compact(DbHandle& h, int level, bool respect_schedule
   std::vector<std::unique_ptr<Reader>> readers;
   std::vector<ltx::MergeInput> inputs;
   for (const auto& f : files) {
-    // Prefer the local copy (only L0 has one): immune to eventual consistency and partial remote reads (#760).
+    // Prefer the local copy (only L0 has one): immune to eventual consistency and partial remote reads
+    // (#760).
     std::unique_ptr<Reader> in;
     if (level - 1 == 0) {
       auto local = h.db->OpenLocalLtx(0, f.min_txid, f.max_txid);
-      if (local.ok()) in = std::move(*local);
-      else if (!local.status().IsNotFound()) return local.status();
+      if (local.ok())
+        in = std::move(*local);
+      else if (!local.status().IsNotFound())
+        return local.status();
     }
     if (!in) {
       in = std::make_unique<ResumableReader>(
           client, f, ReadRetryPolicy{}, [this](milliseconds d) { InterruptibleSleep(d, stop_.get_token()); },
           stop_.get_token());
     }
-    inputs.push_back({in.get(), "level " + std::to_string(f.level) + " " + FormatLtxFilename(f.min_txid, f.max_txid)});
+    inputs.push_back(
+        {in.get(), "level " + std::to_string(f.level) + " " + FormatLtxFilename(f.min_txid, f.max_txid)});
     readers.push_back(std::move(in));
   }
   ltx::MergeIterator merge(std::move(inputs));
   LS_RETURN_IF_ERROR(merge.Open());
   ltx::EncodingReader merged(merge, h.db->options().page_encoding);
-  LS_ASSIGN_OR_RETURN(LtxFileInfo info, client.Write(level, merge.header().min_txid, merge.header().max_txid, merged));
+  LS_ASSIGN_OR_RETURN(LtxFileInfo info,
+                      client.Write(level, merge.header().min_txid, merge.header().max_txid, merged));
   {
     std::lock_guard<std::mutex> lock(h.mu);
     h.max_by_level[level] = info;
   }
-  logger_.Info("compaction complete", {{"db", h.entry.db.path}, {"level", std::to_string(level)},
+  logger_.Info("compaction complete", {{"db", h.entry.db.path},
+                                       {"level", std::to_string(level)},
                                        {"min_txid", FormatTXID(info.min_txid)},
                                        {"max_txid", FormatTXID(info.max_txid)}});
   if (level == 1) {
@@ -675,8 +698,8 @@ Result<LtxFileInfo> Store::Snapshot(DbHandle& h) {
     std::lock_guard<std::mutex> lock(h.mu);
     h.max_by_level[kSnapshotLevel] = info;
   }
-  logger_.Info("snapshot complete", {{"db", h.entry.db.path}, {"txid", FormatTXID(txid)},
-                                     {"size", std::to_string(info.size)}});
+  logger_.Info("snapshot complete",
+               {{"db", h.entry.db.path}, {"txid", FormatTXID(txid)}, {"size", std::to_string(info.size)}});
   return info;
 }
 
@@ -715,7 +738,8 @@ Status Store::EnforceSnapshotRetention(DbHandle& h) {
 // A replica whose files were deleted behind our back (a bucket emptied, a directory removed) would
 // otherwise keep receiving L0 files that chain to nothing. Detected from listings retention makes anyway:
 // the replica holds less than we uploaded, or its L0 files start after a gap with no level above them.
-Status Store::CheckReplicaIntact(DbHandle& h, TXID uploaded, const std::vector<LtxFileInfo>& l0, TXID max_l1) {
+Status Store::CheckReplicaIntact(DbHandle& h, TXID uploaded, const std::vector<LtxFileInfo>& l0,
+                                 TXID max_l1) {
   TXID remote_max = l0.empty() ? 0 : l0.back().max_txid;
   bool lost = uploaded > 0 && remote_max < uploaded;
   if (!lost && !l0.empty() && l0.front().min_txid > max_l1 + 1) {
@@ -725,7 +749,8 @@ Status Store::CheckReplicaIntact(DbHandle& h, TXID uploaded, const std::vector<L
   }
   if (!lost) return Status::OK();
   logger_.Error("replica has lost files; re-basing it with a new snapshot",
-                {{"db", h.entry.db.path}, {"uploaded_txid", FormatTXID(uploaded)},
+                {{"db", h.entry.db.path},
+                 {"uploaded_txid", FormatTXID(uploaded)},
                  {"replica_txid", FormatTXID(remote_max)}});
   {
     std::lock_guard<std::mutex> lock(h.mu);

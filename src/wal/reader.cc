@@ -4,6 +4,8 @@
 #include <memory>
 #include <set>
 
+#include "util/scratch.h"
+
 namespace litestream::wal {
 namespace {
 
@@ -39,7 +41,7 @@ class FrameScanner {
     uint64_t max_frames = std::max<uint64_t>(1, kChunkBytes / frame_size);
     uint64_t hinted = size_hint > start ? (size_hint - start) / frame_size : 0;
     cap_frames_ = size_t(std::clamp<uint64_t>(hinted, 1, max_frames));
-    buf_ = std::make_unique_for_overwrite<uint8_t[]>(cap_frames_ * frame_size_);
+    buf_ = ScratchBuffer(cap_frames_ * frame_size_);
   }
 
   // Sets *frame to the next complete frame (nullptr at the end of the file) and *offset to its offset.
@@ -48,7 +50,7 @@ class FrameScanner {
     if (index_ == count_) {
       if (eof_) return Status::OK();
       size_t want = cap_frames_ * frame_size_;
-      LS_ASSIGN_OR_RETURN(size_t got, ReadFullAt(file_, next_offset_, buf_.get(), want));
+      LS_ASSIGN_OR_RETURN(size_t got, ReadFullAt(file_, next_offset_, buf_.data(), want));
       eof_ = got < want;
       buf_offset_ = next_offset_;
       count_ = got / frame_size_;
@@ -56,7 +58,7 @@ class FrameScanner {
       next_offset_ += count_ * frame_size_;
       if (count_ == 0) return Status::OK();
     }
-    *frame = buf_.get() + index_ * frame_size_;
+    *frame = buf_.data() + index_ * frame_size_;
     *offset = buf_offset_ + index_ * frame_size_;
     index_++;
     return Status::OK();
@@ -66,7 +68,7 @@ class FrameScanner {
   RandomAccessReader& file_;
   const size_t frame_size_;
   size_t cap_frames_ = 1;
-  std::unique_ptr<uint8_t[]> buf_;
+  ScratchBuffer buf_;
   uint64_t next_offset_;     // where the next chunk starts
   uint64_t buf_offset_ = 0;  // file offset of buf_[0]
   size_t count_ = 0;         // complete frames in buf_

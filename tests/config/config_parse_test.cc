@@ -109,7 +109,7 @@ dbs:
       max-sync-ltx-files: 10
       auto-recover: true
       validation-interval: 1h
-      ltx-encoding: block
+      ltx-encoding: frame
       name: deprecated-and-ignored
   - dir: /data/tenants
     pattern: "*.db"
@@ -236,7 +236,7 @@ TEST(ParseConfig, EveryKeyLandsInTheStructs) {
   EXPECT_EQ(s3.max_sync_ltx_files, 10);
   EXPECT_TRUE(s3.auto_recover);
   EXPECT_EQ(s3.validation_interval, hours(1));
-  EXPECT_EQ(s3.ltx_encoding, LtxEncoding::kBlock);
+  EXPECT_EQ(s3.ltx_encoding, LtxEncoding::kFrame);
 
   const DbConfig& dir = c.dbs[1];
   EXPECT_EQ(dir.path, "");
@@ -347,7 +347,7 @@ TEST(ParseConfig, Defaults) {
   EXPECT_EQ(db.replica.sync_interval, seconds(1));
   EXPECT_EQ(db.replica.max_sync_ltx_files, 256);
   EXPECT_FALSE(db.replica.auto_recover);
-  EXPECT_EQ(db.replica.ltx_encoding, LtxEncoding::kFrame);
+  EXPECT_EQ(db.replica.ltx_encoding, LtxEncoding::kBlock);
 }
 
 TEST(ParseConfig, EmptyDocumentAndEmptySectionsKeepDefaults) {

@@ -59,7 +59,7 @@ TEST(ParseReplicaURL, File) {
   EXPECT_EQ(r.sync_interval, std::chrono::seconds(1));
   EXPECT_EQ(r.max_sync_ltx_files, 256);
   EXPECT_FALSE(r.auto_recover);
-  EXPECT_EQ(r.ltx_encoding, LtxEncoding::kFrame);
+  EXPECT_EQ(r.ltx_encoding, LtxEncoding::kBlock);
 }
 
 TEST(ParseReplicaURL, S3Basic) {

@@ -1,0 +1,99 @@
+#include "util/scratch.h"
+
+#include <chrono>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace litestream {
+namespace {
+
+// A sync holds three at once (WAL scan, page run, encoder output); a few databases may sync together.
+constexpr size_t kMaxPooled = 6;
+constexpr std::chrono::seconds kIdleLimit{1};
+
+struct Pooled {
+  std::unique_ptr<uint8_t[]> mem;
+  std::chrono::steady_clock::time_point returned;
+};
+
+struct Pool {
+  std::mutex mu;
+  std::vector<Pooled> free;  // most recently returned last
+
+  void TrimLocked(std::chrono::steady_clock::time_point now) {
+    // The oldest are at the front.
+    size_t stale = 0;
+    while (stale < free.size() && now - free[stale].returned > kIdleLimit) stale++;
+    free.erase(free.begin(), free.begin() + static_cast<std::ptrdiff_t>(stale));
+  }
+};
+
+Pool& GlobalPool() {
+  static Pool* pool = new Pool;  // never destroyed: buffers may be returned during static destruction
+  return *pool;
+}
+
+}  // namespace
+
+ScratchBuffer::ScratchBuffer(size_t min_bytes) {
+  if (min_bytes > kScratchBytes) {
+    mem_ = std::make_unique_for_overwrite<uint8_t[]>(min_bytes);
+    capacity_ = min_bytes;
+    return;
+  }
+  capacity_ = kScratchBytes;
+  Pool& pool = GlobalPool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    if (!pool.free.empty()) {
+      mem_ = std::move(pool.free.back().mem);
+      pool.free.pop_back();
+      return;
+    }
+  }
+  mem_ = std::make_unique_for_overwrite<uint8_t[]>(kScratchBytes);
+}
+
+ScratchBuffer::~ScratchBuffer() { Release(); }
+
+ScratchBuffer::ScratchBuffer(ScratchBuffer&& other) noexcept
+    : mem_(std::move(other.mem_)), capacity_(std::exchange(other.capacity_, 0)) {}
+
+ScratchBuffer& ScratchBuffer::operator=(ScratchBuffer&& other) noexcept {
+  if (this != &other) {
+    Release();
+    mem_ = std::move(other.mem_);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+void ScratchBuffer::Release() {
+  if (mem_ == nullptr || capacity_ != kScratchBytes) {
+    mem_.reset();
+    capacity_ = 0;
+    return;
+  }
+  Pool& pool = GlobalPool();
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  pool.TrimLocked(now);
+  if (pool.free.size() < kMaxPooled) pool.free.push_back({std::move(mem_), now});
+  mem_.reset();
+  capacity_ = 0;
+}
+
+void TrimScratchBuffers() {
+  Pool& pool = GlobalPool();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  pool.TrimLocked(std::chrono::steady_clock::now());
+}
+
+size_t PooledScratchBuffers() {
+  Pool& pool = GlobalPool();
+  std::lock_guard<std::mutex> lock(pool.mu);
+  return pool.free.size();
+}
+
+}  // namespace litestream
