@@ -450,6 +450,7 @@ Result<int> Store::SyncDatabase(DbHandle& h) {
 }
 
 SteadyTime Store::RunSync(DbHandle& h) {
+  TrimScratchBuffers();  // every database polls at least once a second: idle sync buffers go back then
   auto now = std::chrono::steady_clock::now();
   const milliseconds interval = h.entry.monitor_interval;
   // Cheap change check: a stat of the WAL. A full sync also runs while a time-based checkpoint may be due.
@@ -463,10 +464,7 @@ SteadyTime Store::RunSync(DbHandle& h) {
   {
     std::lock_guard<std::mutex> lock(h.mu);
     requested = std::exchange(h.sync_requested, false);
-    if (!requested && ((!changed && !checkpoint_pending) || interval.count() == 0)) {
-      TrimScratchBuffers();  // a quiet database: a good moment to give idle sync buffers back
-      return next_check;
-    }
+    if (!requested && ((!changed && !checkpoint_pending) || interval.count() == 0)) return next_check;
     h.syncs_started++;
   }
 

@@ -10,7 +10,8 @@ namespace {
 
 // A sync holds three at once (WAL scan, page run, encoder output); a few databases may sync together.
 constexpr size_t kMaxPooled = 6;
-constexpr std::chrono::seconds kIdleLimit{1};
+// Under load a sync reuses them within its 100 ms spacing; an idle database is polled once a second.
+constexpr std::chrono::milliseconds kIdleLimit{250};
 
 struct Pooled {
   std::unique_ptr<uint8_t[]> mem;
