@@ -19,10 +19,10 @@ void ApplyLitestreamEnv() {
   }
 }
 
-// Buffers of a megabyte or so come and go with every sync (output chunks, WAL runs, compression batches).
-// glibc raises its mmap threshold to the size of each such block freed, after which they come from the
-// heap arenas and their memory stays resident: a fixed threshold keeps them mapped and returned on free
-// (the replicator's RSS after a 1 GiB snapshot: 23 -> 10 MiB).
+// Blocks of a megabyte or so come and go (compression batches, page indexes, restore buffers; a sync's own
+// buffers are pooled, util/scratch.h). glibc raises its mmap threshold to the size of each such block
+// freed, after which they come from the heap arenas and their memory stays resident: a fixed threshold
+// keeps them mapped and returned on free (the replicator's RSS after a 1 GiB snapshot: 23 -> 10 MiB).
 void LimitRetainedMemory() {
 #ifdef M_MMAP_THRESHOLD
   mallopt(M_MMAP_THRESHOLD, 256 << 10);

@@ -8,8 +8,6 @@
 namespace litestream {
 namespace {
 
-// A sync holds three at once (WAL scan, page run, encoder output); a few databases may sync together.
-constexpr size_t kMaxPooled = 6;
 // Under load a sync reuses them within its 100 ms spacing; an idle database is polled once a second.
 constexpr std::chrono::milliseconds kIdleLimit{250};
 
@@ -71,18 +69,13 @@ ScratchBuffer& ScratchBuffer::operator=(ScratchBuffer&& other) noexcept {
 }
 
 void ScratchBuffer::Release() {
-  if (mem_ == nullptr || capacity_ != kScratchBytes) {
-    mem_.reset();
-    capacity_ = 0;
-    return;
-  }
+  std::unique_ptr<uint8_t[]> mem = std::move(mem_);
+  if (mem == nullptr || std::exchange(capacity_, 0) != kScratchBytes) return;  // not the pool's
   Pool& pool = GlobalPool();
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(pool.mu);
   pool.TrimLocked(now);
-  if (pool.free.size() < kMaxPooled) pool.free.push_back({std::move(mem_), now});
-  mem_.reset();
-  capacity_ = 0;
+  if (pool.free.size() < kMaxPooledScratchBuffers) pool.free.push_back({std::move(mem), now});
 }
 
 void TrimScratchBuffers() {

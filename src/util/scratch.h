@@ -16,6 +16,10 @@ namespace litestream {
 // plain allocations.
 inline constexpr size_t kScratchBytes = (size_t{1} << 20) + (size_t{64} << 10);
 
+// The pool keeps at most this many. A sync holds three at once (WAL scan, page run, encoder output); a
+// few databases may sync together.
+inline constexpr size_t kMaxPooledScratchBuffers = 6;
+
 // Move-only; returns its memory to the pool when destroyed. Contents start unspecified.
 class ScratchBuffer {
  public:

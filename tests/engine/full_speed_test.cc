@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "engine/engine_util.h"
+#include "ltx/coding.h"
 #include "storage/file/file_storage.h"
 #include "store/store.h"
 #include "support/paths.h"
@@ -163,7 +164,7 @@ TEST(FullSpeed, NoBusyErrorsBoundedWalAndExactReplica) {
     std::ifstream wal(db_path + "-wal", std::ios::binary);
     unsigned char header[20];
     if (wal.read(reinterpret_cast<char*>(header), sizeof(header))) {
-      const uint32_t s1 = uint32_t{header[16]} << 24 | uint32_t{header[17]} << 16 | uint32_t{header[18]} << 8 | header[19];
+      const uint32_t s1 = ltx::GetBE32(header + 16);
       if (salt1 != 0 && s1 != salt1) restarts++;
       salt1 = s1;
     }

@@ -79,6 +79,34 @@ TEST_P(EncoderBytes, WritesInLargeChunks) {
   ASSERT_TRUE(f.ok()) << f.status().ToString();
 }
 
+// A page index bigger than the output buffer (a snapshot of ~150,000 pages) goes to the Writer as it is,
+// after what was buffered, and the file is byte for byte the one written without any buffer.
+TEST_P(EncoderBytes, IndexBiggerThanTheBufferIsWrittenThrough) {
+  const uint32_t pages = 160000;
+  const Bytes zero(512, 0);
+  auto encode = [&](Writer& out, bool buffered) {
+    Encoder enc(out, GetParam());
+    if (!buffered) enc.SetOutputBuffer(0);
+    ASSERT_TRUE(enc.EncodeHeader(MakeHeader(512, pages, 1, 1)).ok());
+    for (uint32_t pgno = 1; pgno <= pages; pgno++) {
+      ASSERT_TRUE(enc.EncodePage(pgno, zero.data()).ok());  // the lock page of 512-byte pages is far beyond
+    }
+    ASSERT_TRUE(enc.Close().ok());
+  };
+  RecordingWriter buffered;
+  encode(buffered, true);
+  BufferWriter unbuffered;
+  encode(unbuffered, false);
+  EXPECT_EQ(buffered.bytes, unbuffered.data());
+  const uint64_t index_len = GetBE64(buffered.bytes.data() + buffered.bytes.size() - 24);
+  ASSERT_GT(index_len, kScratchBytes);
+  // The index in one piece, then the length and the trailer.
+  ASSERT_GE(buffered.sizes.size(), 2u);
+  EXPECT_EQ(buffered.sizes[buffered.sizes.size() - 2], index_len);
+  Result<testing::DecodedFile> f = testing::DecodeFile(buffered.bytes);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+}
+
 // Compressing on worker threads writes exactly the bytes of compressing on the caller's thread: snapshots
 // and incremental files, partial last batches, any thread count.
 TEST_P(EncoderBytes, ParallelCompressionWritesTheSameBytes) {
