@@ -919,7 +919,11 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   header.wal_size = size;
   header.wal_salt1 = reader.salts().salt1;
   header.wal_salt2 = reader.salts().salt2;
-  Status s = WriteL0Pages(*out, header, *wal_file, map, v.snapshotting, v.prev_commit);
+  // A snapshot is written back while it is compressed (its fsync took 0.26 s of a 1 GiB snapshot's 1.9 s);
+  // incremental files are left to the fsync.
+  WritebackWriter writeback(*out);
+  Writer& sink = v.snapshotting ? static_cast<Writer&>(writeback) : *out;
+  Status s = WriteL0Pages(sink, header, *wal_file, map, v.snapshotting, v.prev_commit);
   if (s.ok()) s = CheckWalNotRestarted(*wal_file, wal_header.salts);
   if (s.ok()) s = out->Sync();
   if (s.ok()) s = out->Close();
@@ -936,6 +940,7 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   logger_.Trace("staged", {{"txid", FormatTXID(txid)}});
   SetCachedPosLocked(txid);
   state_.last_synced_wal_offset = v.offset + size;
+  state_.wal_bytes_synced += static_cast<uint64_t>(size);
   state_.last_synced_salts = reader.salts();
   if (!*limited) state_.synced_past_read_lock = true;
   auto wal_now = fs_->Stat(wal_path());

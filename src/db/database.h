@@ -39,8 +39,8 @@ struct DbOptions {
   // for a sync and a checkpoint, so under a steady write load they follow the sync cadence of upstream
   // (one per monitor interval) rather than ours (up to ten per interval). 0: after every qualifying sync.
   std::chrono::milliseconds min_size_checkpoint_spacing{0};
-  uint32_t truncate_page_n = 121359;          // 0 means the default
-  int64_t max_sync_wal_bytes = 64 << 20;      // per L0 file, cut at commit boundaries; 0 = unlimited
+  uint32_t truncate_page_n = 121359;      // 0 means the default
+  int64_t max_sync_wal_bytes = 64 << 20;  // per L0 file, cut at commit boundaries; 0 = unlimited
   ltx::PageEncoding page_encoding = ltx::PageEncoding::kBlock;
   // Snapshots (a first L0, a level-9 snapshot) of at least compress_parallel_pages pages are compressed
   // on up to this many threads. 0: one per core, at most 4; 1: on the sync thread only.
@@ -55,6 +55,7 @@ std::string_view CheckpointModeName(CheckpointMode mode);
 struct SyncState {
   int64_t last_synced_wal_offset = 0;  // WALOffset + WALSize of the last L0
   wal::Salts last_synced_salts{};      // the WAL generation that offset belongs to
+  uint64_t wal_bytes_synced = 0;       // WAL bytes in all L0 files written since open (a rate for the store)
   // A sync read every commit of the WAL after our current read transaction began. Only then can the
   // database file hold no page newer than our position: our read transaction limits what checkpoints
   // may backfill to the state it sees (or, with read-mark 0, blocks backfilling altogether).
@@ -68,7 +69,8 @@ class SnapshotReader;
 
 class Database {
  public:
-  Database(DbOptions options, Logger logger, FileSystem* fs = FileSystem::Default(), Clock* clock = Clock::Real());
+  Database(DbOptions options, Logger logger, FileSystem* fs = FileSystem::Default(),
+           Clock* clock = Clock::Real());
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -146,8 +148,8 @@ class Database {
   // Writes one L0 file. *limited is set if max_bytes cut the page map before the WAL end.
   Result<bool> SyncOnceLocked(int64_t max_bytes, bool from_checkpoint, bool force_snapshot, bool* limited);
   Result<bool> WriteL0Locked(const VerifyResult& v, int64_t max_bytes, bool* limited);
-  Status WriteL0Pages(Writer& out, const ltx::Header& header, RandomAccessReader& wal_file, const wal::PageMap& map,
-                      bool snapshot, uint32_t prev_commit);
+  Status WriteL0Pages(Writer& out, const ltx::Header& header, RandomAccessReader& wal_file,
+                      const wal::PageMap& map, bool snapshot, uint32_t prev_commit);
   // The compression threads for an LTX file of `pages` pages.
   size_t CompressionThreads(uint64_t pages) const;
   Result<bool> LastPageMatch(RandomAccessReader& wal_file, RandomAccessReader& ltx_file, const ltx::Header& h,
@@ -195,10 +197,10 @@ class Database {
   SqliteConn read_conn_;              // owns the main-file handle we read pages through
   SqliteConn read_conn_alt_;          // the other half of the read-lock hand-off (AdvanceReadLockLocked)
   SqliteConn* reader_ = &read_conn_;  // which of the two holds the long-lived read transaction
-  SqliteConn write_conn_;       // barrier / lock transactions
+  SqliteConn write_conn_;             // barrier / lock transactions
   std::chrono::steady_clock::time_point busy_wait_started_;  // PollingBusyHandler's current wait
   std::chrono::milliseconds busy_wait_limit_{0};             // and how long it may last
-  SqliteConn checkpoint_conn_;  // PRAGMA wal_checkpoint and seq bumps
+  SqliteConn checkpoint_conn_;                               // PRAGMA wal_checkpoint and seq bumps
   bool read_tx_open_ = false;
   std::unique_ptr<RandomAccessReader> db_file_;  // one long-lived fd; never reopened (POSIX lock semantics)
   uint32_t db_mode_ = 0600, dir_mode_ = 0700;

@@ -99,11 +99,32 @@ std::string PlanName(const RestorePlan& plan) {
   return "restore plan " + FormatTXID(plan.min_txid()) + "-" + FormatTXID(plan.max_txid());
 }
 
+// The plan files whose pages can survive the merge. A file whose whole TXID range a later plan file covers
+// too (min' <= min) is left out: the later file holds a version at least as new of every page the earlier
+// one does. That is the level-9 snapshot under any file compacted from TXID 1 (a replica's first L1 after
+// a burst holds the whole database again), which a restore would otherwise read twice.
+std::vector<const LtxFileInfo*> FilesToRead(const RestorePlan& plan) {
+  std::vector<const LtxFileInfo*> files;
+  TXID min_of_later = UINT64_MAX;
+  for (auto it = plan.files.rbegin(); it != plan.files.rend(); ++it) {
+    if (min_of_later > it->min_txid) files.push_back(&*it);
+    min_of_later = std::min(min_of_later, it->min_txid);
+  }
+  std::reverse(files.begin(), files.end());
+  return files;
+}
+
 Status WriteImage(StorageClient& client, FileSystem& fs, const RestorePlan& plan, const std::string& tmp_path,
                   const LtxApplyOptions& o) {
   std::vector<std::unique_ptr<ResumableReader>> readers;
   std::vector<ltx::MergeInput> inputs;
-  for (const LtxFileInfo& info : plan.files) {
+  const std::vector<const LtxFileInfo*> files = FilesToRead(plan);
+  if (files.size() < plan.files.size()) {
+    o.logger.Debug("restore skips files a later file covers",
+                   {{"skipped", std::to_string(plan.files.size() - files.size())}});
+  }
+  for (const LtxFileInfo* file : files) {
+    const LtxFileInfo& info = *file;
     readers.push_back(std::make_unique<ResumableReader>(client, info, o.retry, o.sleep, o.stop));
     inputs.push_back({readers.back().get(), DescribeLtxFile(info)});
   }

@@ -127,20 +127,32 @@ class PosixWritableFile final : public WritableFile {
 
 }  // namespace
 
+Status WritebackWriter::Write(const uint8_t* data, size_t n) {
+  LS_RETURN_IF_ERROR(file_.Write(data, n));
+  unflushed_ += n;
+  if (unflushed_ < interval_) return Status::OK();
+  unflushed_ = 0;
+  return file_.StartWriteback();
+}
+
 std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to) {
   auto* src = dynamic_cast<PosixSequentialFile*>(&from);
   auto* dst = dynamic_cast<PosixWritableFile*>(&to);
   if (src == nullptr || dst == nullptr || dst->fd() < 0) return std::nullopt;
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = RetryEintr([&] { return ::copy_file_range(src->fd(), nullptr, dst->fd(), nullptr, 1 << 30, 0); });
+    constexpr size_t kChunk = WritebackWriter::kDefaultInterval;
+    ssize_t n =
+        RetryEintr([&] { return ::copy_file_range(src->fd(), nullptr, dst->fd(), nullptr, kChunk, 0); });
     if (n == 0) return Result<uint64_t>(total);
     if (n < 0) {
       const int err = errno;
-      if (total == 0 && (err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP)) return std::nullopt;
+      if (total == 0 && (err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP))
+        return std::nullopt;
       return Result<uint64_t>(Status::FromErrno(err, "copy_file_range"));
     }
     total += static_cast<uint64_t>(n);
+    if (static_cast<size_t>(n) == kChunk) (void)dst->StartWriteback();  // more may follow
   }
 }
 
@@ -200,6 +212,9 @@ class PosixFileSystem final : public FileSystem {
 
   Status MkdirAll(const std::string& path, uint32_t mode) override {
     if (path.empty()) return Status::InvalidArgument("mkdir: empty path");
+    struct stat existing;
+    if (::stat(path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode))
+      return Status::OK();  // the usual case
     // Creates each prefix in turn; an existing directory is fine, an existing file is not.
     for (size_t pos = 1; pos <= path.size(); pos++) {
       if (pos != path.size() && path[pos] != '/') continue;

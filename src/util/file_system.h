@@ -54,6 +54,21 @@ class WritableFile : public Writer {
   virtual Status Close() = 0;
 };
 
+// Forwards writes to `file` and starts its writeback after every `interval` bytes, so that the disk writes a
+// big file while the rest is produced instead of all of it in the final Sync().
+class WritebackWriter final : public Writer {
+ public:
+  static constexpr uint64_t kDefaultInterval = 16 << 20;
+  explicit WritebackWriter(WritableFile& file, uint64_t interval = kDefaultInterval)
+      : file_(file), interval_(interval) {}
+  Status Write(const uint8_t* data, size_t n) override;
+
+ private:
+  WritableFile& file_;
+  const uint64_t interval_;
+  uint64_t unflushed_ = 0;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -104,7 +119,8 @@ Result<std::vector<uint8_t>> ReadFileToVector(FileSystem& fs, const std::string&
 Result<bool> PathExists(FileSystem& fs, const std::string& path);
 
 // Copies the rest of `from` to the end of `to` inside the kernel (copy_file_range, no pass through user
-// memory) when both are files of the POSIX file system. nullopt, with nothing copied, when they are not or
+// memory) when both are files of the POSIX file system, starting the destination's writeback every
+// WritebackWriter::kDefaultInterval bytes. nullopt, with nothing copied, when they are not or
 // the kernel cannot (files on different file systems, an old kernel). Otherwise the bytes copied or the
 // error. Copy() tries it first.
 std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to);

@@ -8,8 +8,8 @@
 namespace litestream {
 namespace {
 
-// Under load a sync reuses them within its 100 ms spacing; an idle database is polled once a second.
-constexpr std::chrono::milliseconds kIdleLimit{250};
+// Under load a sync reuses them within its spacing (100-400 ms); an idle database is polled once a second.
+constexpr std::chrono::milliseconds kIdleLimit{500};
 
 struct Pooled {
   std::unique_ptr<uint8_t[]> mem;

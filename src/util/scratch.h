@@ -3,7 +3,7 @@
 // glibc hands every allocation over its mmap threshold (256 KiB, set by the CLI) straight from the
 // kernel, as fresh zeroed pages: under a bulk load each L0 file then cost ~1,000 page faults and 6% of
 // the replicator's CPU. The pool keeps a few buffers for reuse while work keeps coming, and frees the
-// ones idle for 250 ms (TrimScratchBuffers), so an idle process holds none of them.
+// ones idle for 500 ms (TrimScratchBuffers), so an idle process holds none of them.
 #pragma once
 
 #include <cstddef>
@@ -41,7 +41,7 @@ class ScratchBuffer {
   size_t capacity_ = 0;
 };
 
-// Frees pooled buffers unused for over 250 ms. Cheap; called by every poll of a database.
+// Frees pooled buffers unused for over 500 ms. Cheap; called by every poll of a database.
 void TrimScratchBuffers();
 
 // Buffers waiting in the pool (tests).

@@ -151,6 +151,29 @@ TEST_F(LtxRestoreTest, CorruptFileIsNamedAndNothingIsLeft) {
   ExpectNothingWritten(o.output_path);
 }
 
+// L2 1-10 covers L9 1-3 entirely: a latest restore does not read the snapshot (a corrupt one does not
+// matter), a restore to TXID 3, whose plan is that snapshot alone, still verifies it.
+TEST_F(LtxRestoreTest, FileCoveredByALaterFileIsNotRead) {
+  std::string snapshot = replica_dir_ + "/ltx/9/" + FormatLtxFilename(1, 3);
+  auto bytes = ReadFileBytes(snapshot);
+  testing::CorruptFileChecksum(bytes);
+  testing::WriteFileBytes(snapshot, bytes);
+
+  auto latest = Options("latest.db");
+  auto r = Restore(*client_, latest);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->plan.files.size(), 6u);  // the plan itself is unchanged (dry runs report it)
+  EXPECT_EQ(r->plan.files[0].level, 9);
+  ExpectImage(latest.output_path, 15);
+
+  auto at3 = Options("txid-3.db");
+  at3.txid = 3;
+  auto r3 = Restore(*client_, at3);
+  ASSERT_FALSE(r3.ok());
+  EXPECT_EQ(r3.status().code(), StatusCode::kCorruption) << r3.status().ToString();
+  ExpectNothingWritten(at3.output_path);
+}
+
 TEST_F(LtxRestoreTest, CorruptPageDataIsNamedAndNothingIsLeft) {
   std::string victim = replica_dir_ + "/ltx/0/" + FormatLtxFilename(14, 14);
   auto bytes = ReadFileBytes(victim);

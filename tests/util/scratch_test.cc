@@ -50,7 +50,7 @@ TEST(ScratchBuffer, PoolIsBoundedAndIdleBuffersAreFreed) {
   EXPECT_GE(PooledScratchBuffers(), 1u);
   TrimScratchBuffers();  // all were just returned: none is idle yet
   EXPECT_GE(PooledScratchBuffers(), 1u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the 500 ms idle limit
   TrimScratchBuffers();
   EXPECT_EQ(PooledScratchBuffers(), 0u);
 }
