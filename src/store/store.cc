@@ -94,6 +94,9 @@ struct Store::DbHandle {
   bool removed = false;
   SystemTime last_sync_at{};
 
+  // The sync-spacing rule (kSyncSpacingDivisor), for a sync that found the WAL changed at `now`.
+  milliseconds NextSyncSpacing(SteadyTime now, milliseconds interval);
+
   void SetError(const std::string& e) {
     std::lock_guard<std::mutex> lock(mu);
     last_error = e;
@@ -116,6 +119,21 @@ constexpr milliseconds kWatchCoalesce{10};
 constexpr int kSyncSpacingDivisor = 10;
 constexpr int kMaxSyncSpacingFactor = 4;
 constexpr uint64_t kSlowWalBytesPerSecond = 32 << 20;
+
+milliseconds Store::DbHandle::NextSyncSpacing(SteadyTime now, milliseconds interval) {
+  const milliseconds base = interval / kSyncSpacingDivisor;
+  const uint64_t synced = db->sync_state().wal_bytes_synced;
+  const auto since = now - last_changed_sync;
+  const bool sustained = sync_spacing.count() > 0 && since < 2 * sync_spacing;
+  const uint64_t grown = synced >= wal_bytes_at_last_changed_sync ? synced - wal_bytes_at_last_changed_sync
+                                                                  : 0;  // local state was reset
+  const bool slow =
+      static_cast<double>(grown) < kSlowWalBytesPerSecond * std::chrono::duration<double>(since).count();
+  sync_spacing = sustained && slow ? std::min(2 * sync_spacing, kMaxSyncSpacingFactor * base) : base;
+  last_changed_sync = now;
+  wal_bytes_at_last_changed_sync = synced;
+  return sync_spacing;
+}
 
 // inotify on the databases' directories: a write to <db>-wal kicks that database's sync job.
 class Store::Watcher {
@@ -485,20 +503,7 @@ SteadyTime Store::RunSync(DbHandle& h) {
   }
 
   // Kicks that arrive while this sync runs wait for the spacing, instead of re-running it right after.
-  if (changed) {
-    const milliseconds base = interval / kSyncSpacingDivisor;
-    const uint64_t synced = h.db->sync_state().wal_bytes_synced;
-    const auto since = now - h.last_changed_sync;
-    const bool sustained = h.sync_spacing.count() > 0 && since < 2 * h.sync_spacing;
-    const double grown = synced >= h.wal_bytes_at_last_changed_sync
-                             ? static_cast<double>(synced - h.wal_bytes_at_last_changed_sync)
-                             : 0.0;  // local state was reset
-    const bool slow = grown < kSlowWalBytesPerSecond * std::chrono::duration<double>(since).count();
-    h.sync_spacing = sustained && slow ? std::min(2 * h.sync_spacing, kMaxSyncSpacingFactor * base) : base;
-    h.last_changed_sync = now;
-    h.wal_bytes_at_last_changed_sync = synced;
-    scheduler_->SetKickFloor(h.sync_job.get(), now + h.sync_spacing);
-  }
+  if (changed) scheduler_->SetKickFloor(h.sync_job.get(), now + h.NextSyncSpacing(now, interval));
   auto result = SyncDatabase(h);
   {
     std::lock_guard<std::mutex> lock(h.mu);

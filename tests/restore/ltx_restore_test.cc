@@ -58,6 +58,14 @@ class LtxRestoreTest : public ::testing::Test {
     EXPECT_TRUE(got == history_->Image(txid)) << "restored bytes differ from the state at TXID " << txid;
   }
 
+  // Breaks the file checksum of a replica file.
+  void CorruptChecksum(int level, TXID min, TXID max) {
+    std::string victim = replica_dir_ + "/ltx/" + std::to_string(level) + "/" + FormatLtxFilename(min, max);
+    auto bytes = ReadFileBytes(victim);
+    testing::CorruptFileChecksum(bytes);
+    testing::WriteFileBytes(victim, bytes);
+  }
+
   void ExpectNothingWritten(const std::string& out) {
     EXPECT_FALSE(FileExists(out)) << out;
     EXPECT_FALSE(FileExists(out + ".tmp")) << out << ".tmp";
@@ -137,10 +145,7 @@ TEST_F(LtxRestoreTest, TimestampOutsideBoundsInURLMode) {
 }
 
 TEST_F(LtxRestoreTest, CorruptFileIsNamedAndNothingIsLeft) {
-  std::string victim = replica_dir_ + "/ltx/1/" + FormatLtxFilename(9, 12);
-  auto bytes = ReadFileBytes(victim);
-  testing::CorruptFileChecksum(bytes);
-  testing::WriteFileBytes(victim, bytes);
+  CorruptChecksum(1, 9, 12);
   auto o = Options("corrupt.db");
   auto r = Restore(*client_, o);
   ASSERT_FALSE(r.ok());
@@ -154,10 +159,7 @@ TEST_F(LtxRestoreTest, CorruptFileIsNamedAndNothingIsLeft) {
 // L2 1-10 covers L9 1-3 entirely: a latest restore does not read the snapshot (a corrupt one does not
 // matter), a restore to TXID 3, whose plan is that snapshot alone, still verifies it.
 TEST_F(LtxRestoreTest, FileCoveredByALaterFileIsNotRead) {
-  std::string snapshot = replica_dir_ + "/ltx/9/" + FormatLtxFilename(1, 3);
-  auto bytes = ReadFileBytes(snapshot);
-  testing::CorruptFileChecksum(bytes);
-  testing::WriteFileBytes(snapshot, bytes);
+  CorruptChecksum(9, 1, 3);
 
   auto latest = Options("latest.db");
   auto r = Restore(*client_, latest);
