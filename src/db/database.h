@@ -24,6 +24,7 @@
 #include "ltx/encoder.h"
 #include "ltx/encoding_reader.h"
 #include "util/clock.h"
+#include "util/file_in_progress.h"
 #include "util/file_system.h"
 #include "wal/reader.h"
 
@@ -119,8 +120,18 @@ class Database {
   // local L0 with a copy of it so TXIDs continue after it.
   Status CatchUpWithReplica(StorageClient& client);
 
-  // Called after every new L0 file (from the syncing thread; must be cheap and non-blocking).
+  // Called after every new L0 file, and when a snapshot L0 starts streaming (StagingL0), from the
+  // syncing thread; must be cheap and non-blocking.
   void SetOnNewFile(std::function<void(TXID)> callback);
+
+  // The snapshot L0 a sync is writing right now, if it is big enough to stream while written (at least
+  // DbOptions::compress_parallel_pages pages): its TXID and a reader that ends only once the file is in
+  // place (and fails if the sync abandons it). nullopt otherwise. The L0 is not Pos() before it is complete.
+  struct StagingL0 {
+    TXID txid = 0;
+    std::shared_ptr<FileInProgress> file;
+  };
+  std::optional<StagingL0> staging_l0() const;
 
   SyncState sync_state() const;
 
@@ -222,6 +233,25 @@ class Database {
 
   std::mutex callback_mu_;
   std::function<void(TXID)> on_new_file_;
+
+  // The snapshot L0 a sync streams while it writes it (staging_l0_): Begin() publishes it, End() (or the
+  // destructor, for any early return) finishes it for its readers and withdraws it.
+  class StagingStream {
+   public:
+    explicit StagingStream(Database& db) : db_(db) {}
+    ~StagingStream() { End(Status::Cancelled("the sync ended before the file was complete")); }
+    void Begin(TXID txid, const std::string& tmp_path);
+    void End(const Status& outcome);
+    FileInProgress* file() const { return file_.get(); }
+
+   private:
+    Database& db_;
+    std::shared_ptr<FileInProgress> file_;
+  };
+  void NotifyNewFile(TXID txid);
+
+  mutable std::mutex staging_mu_;
+  std::optional<StagingL0> staging_l0_;
 };
 
 // The stream behind Database::OpenSnapshot(): an LTX file 1..txid generated page by page as it is read

@@ -88,7 +88,8 @@ Result<bool> Replica::Sync(bool unlimited) {
     if (!s.ok()) {
       s = s.WithContext("upload " + FormatLtxFilename(txid, txid));
       if (options_.auto_recover && (s.IsNotFound() || s.IsCorruption())) {
-        logger_.Warn("local ltx file unusable, resetting local state (auto-recover)", {{"error", s.message()}});
+        logger_.Warn("local ltx file unusable, resetting local state (auto-recover)",
+                     {{"error", s.message()}});
         Status reset = db_->ResetLocalState();
         if (reset.ok()) reset = db_->CatchUpWithReplica(*client_);
         if (!reset.ok()) logger_.Error("auto-recover failed", {{"error", reset.message()}});
@@ -98,6 +99,21 @@ Result<bool> Replica::Sync(bool unlimited) {
     pos_ = txid;
     uploaded++;
     logger_.Debug("uploaded", {{"txid", FormatTXID(txid)}});
+  }
+  // A big snapshot L0 that a sync is writing now goes up while it is written. The stream ends only once
+  // the local file is complete and in place, so the replica never holds a file that is not staged.
+  if (auto staging = db_->staging_l0(); staging && staging->txid == *pos_ + 1) {
+    const TXID txid = staging->txid;
+    auto reader = staging->file->OpenReader();
+    auto written = client_->Write(0, txid, txid, *reader);
+    if (!written.ok()) {
+      // The sync gave the file up (the WAL restarted under it): not the replica's failure; the next sync
+      // writes another.
+      if (staging->file->abandoned()) return false;
+      return fail(written.status().WithContext("upload " + FormatLtxFilename(txid, txid)));
+    }
+    pos_ = txid;
+    logger_.Debug("uploaded while staged", {{"txid", FormatTXID(txid)}});
   }
   last_success_ = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   return false;

@@ -94,6 +94,7 @@ int64_t FaultFileSystem::InjectedCount() const {
 }
 
 Status FaultFileSystem::Check(FaultOp op, const std::string& path) {
+  if (before_) before_(op, path);
   std::lock_guard<std::mutex> lock(mu_);
   counts_[size_t(op)]++;
   if (fail_after_.has_value()) {

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -47,6 +48,11 @@ class FaultFileSystem final : public FileSystem {
   // After `ops` more operations of any kind succeed, every operation fails with `status` (a crash or a
   // disk that went away). FailAfter(0, ...) fails everything from now on.
   void FailAfter(int64_t ops, Status status);
+  // Calls `hook` before every operation (outside the wrapper's lock, before the rules are checked), so a
+  // test can hold an operation back until another thread got somewhere. Set it before sharing the wrapper.
+  void SetBeforeHook(std::function<void(FaultOp op, const std::string& path)> hook) {
+    before_ = std::move(hook);
+  }
   // Drops every rule. Counters are kept.
   void Clear();
   // How many times `op` was attempted through this wrapper (failed attempts included).
@@ -82,6 +88,7 @@ class FaultFileSystem final : public FileSystem {
   };
 
   FileSystem* const base_;
+  std::function<void(FaultOp, const std::string&)> before_;
   mutable std::mutex mu_;
   std::vector<Rule> rules_;
   std::optional<int64_t> fail_after_;  // operations left before everything fails

@@ -1,0 +1,65 @@
+#include "util/file_in_progress.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "support/paths.h"
+
+namespace litestream {
+namespace {
+
+using testing::MakeTempDir;
+
+// Writes `chunks` pieces of 1,000 bytes to `path` through a ProgressWriter, then finishes with `outcome`.
+void WriteInPieces(const std::string& path, FileInProgress& progress, int chunks, const Status& outcome) {
+  auto file = FileSystem::Default()->Create(path, 0644);
+  ASSERT_TRUE(file.ok());
+  ProgressWriter out(**file, progress);
+  std::vector<uint8_t> piece(1000);
+  for (int i = 0; i < chunks; i++) {
+    std::fill(piece.begin(), piece.end(), static_cast<uint8_t>(i));
+    ASSERT_TRUE(out.Write(piece.data(), piece.size()).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  progress.Finish(outcome);
+}
+
+std::shared_ptr<RandomAccessFile> OpenForReading(const std::string& path) {
+  auto created = FileSystem::Default()->Create(path, 0644);  // the writer truncates it again
+  EXPECT_TRUE(created.ok());
+  auto file = FileSystem::Default()->OpenRandomAccess(path);
+  EXPECT_TRUE(file.ok());
+  return std::shared_ptr<RandomAccessFile>(std::move(*file));
+}
+
+TEST(FileInProgressTest, ReaderFollowsTheWriterAndEndsOnlyAfterFinish) {
+  const std::string path = MakeTempDir("in-progress") + "/f";
+  FileInProgress progress(OpenForReading(path), "f");
+  std::thread writer([&] { WriteInPieces(path, progress, 50, Status::OK()); });
+  auto reader = progress.OpenReader();
+  auto read = reader->ReadAll(1 << 20);
+  writer.join();
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  const std::vector<uint8_t>& all = *read;
+  ASSERT_EQ(all.size(), 50'000u);
+  for (size_t i = 0; i < all.size(); i++) ASSERT_EQ(all[i], static_cast<uint8_t>(i / 1000)) << i;
+}
+
+TEST(FileInProgressTest, AbandonedFileFailsItsReaderWithTheWritersError) {
+  const std::string path = MakeTempDir("in-progress") + "/f";
+  FileInProgress progress(OpenForReading(path), "f");
+  std::thread writer([&] { WriteInPieces(path, progress, 5, Status::DiskFull("disk full")); });
+  auto reader = progress.OpenReader();
+  Status s = reader->ReadAll(1 << 20).status();
+  writer.join();
+  EXPECT_TRUE(s.IsDiskFull()) << s.ToString();
+  EXPECT_TRUE(progress.abandoned());
+  // Finish is final: a late OK does not revive it.
+  progress.Finish(Status::OK());
+  EXPECT_TRUE(progress.abandoned());
+}
+
+}  // namespace
+}  // namespace litestream
