@@ -95,7 +95,9 @@ Status Decoder::DecodePage(const PageHeader& ph, uint64_t offset, uint8_t* page)
     scratch_.resize(MaxCompressedBlockSize(ps));
     LS_RETURN_IF_ERROR(in_.ReadExact(scratch_.data(), csize));
     LS_RETURN_IF_ERROR(DecompressBlock(scratch_.data(), csize, page, ps));
+    last_block_size_ = csize;
   } else {
+    last_block_size_ = 0;
     size_t frame_size = 0;
     LS_RETURN_IF_ERROR(DecodeFrame(in_, ps, page, &scratch_, &frame_size));
   }

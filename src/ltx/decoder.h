@@ -53,6 +53,7 @@ class Decoder final : public PageSource {
   Result<bool> NextPage(uint32_t* pgno, uint8_t* page) override;
   Status Close() override;
   uint64_t post_apply_checksum() const override { return trailer_.post_apply_checksum; }
+  std::span<const uint8_t> last_block() const override { return {scratch_.data(), last_block_size_}; }
 
   // Valid after Close() returned OK.
   const Trailer& trailer() const { return trailer_; }
@@ -81,6 +82,7 @@ class Decoder final : public PageSource {
   uint64_t rolling_checksum_ = 0;  // XOR of ChecksumPage, kept only for checksummed snapshots
   uint64_t index_digest_ = 0;      // CRC-64 of the index entries the pages read call for
   std::vector<uint8_t> scratch_;   // compressed bytes of the current page
+  size_t last_block_size_ = 0;     // of those, the LZ4 block of a block-encoded page (0: frame-encoded)
   std::vector<uint8_t> drain_;     // page buffer for Close() skipping unread pages
 };
 

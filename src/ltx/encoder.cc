@@ -283,6 +283,21 @@ Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data) {
   return EmitPage(pgno, frame_.data(), frame_.size(), data);
 }
 
+Status Encoder::EncodePage(uint32_t pgno, const uint8_t* data, std::span<const uint8_t> block) {
+  if (block.empty() || encoding_ != PageEncoding::kBlock || workers_ ||
+      block.size() > MaxCompressedBlockSize(header_.page_size)) {
+    return EncodePage(pgno, data);
+  }
+  LS_RETURN_IF_ERROR(CheckState());
+  if (Status s = CheckPage(pgno); !s.ok()) return Fail(s);
+  frame_.resize(kPageHeaderSize + kPageSizeFieldSize);
+  PageHeader{pgno, kPageHeaderFlagSize}.EncodeTo(frame_.data());
+  PutBE32(frame_.data() + kPageHeaderSize, static_cast<uint32_t>(block.size()));
+  frame_.insert(frame_.end(), block.begin(), block.end());
+  Accepted(pgno);
+  return EmitPage(pgno, frame_.data(), frame_.size(), data);
+}
+
 Status Encoder::EmitPage(uint32_t pgno, const uint8_t* frame, size_t frame_size, const uint8_t* data) {
   // The page header (and the size field) are hashed as written, then the decompressed bytes, not the
   // LZ4 payload (§1.8).

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ class Encoder {
   Status EncodePage(uint32_t pgno, const uint8_t* data);
   // Same, checking that n == header().page_size.
   Status EncodePage(uint32_t pgno, const uint8_t* data, size_t n);
+  // Same, but writes `block` (an LZ4 block that decodes to `data`: what PageSource::last_block returned
+  // for it) instead of compressing the page again, when this encoder writes block encoding on the
+  // caller's thread; otherwise compresses as usual. The block is not checked against `data`.
+  Status EncodePage(uint32_t pgno, const uint8_t* data, std::span<const uint8_t> block);
 
   // The trailer's PostApplyChecksum (default 0, which NoChecksum files require).
   void SetPostApplyChecksum(uint64_t checksum) { post_apply_checksum_ = checksum; }

@@ -19,7 +19,7 @@ Status EncodingReader::Produce() {
   }
   uint32_t pgno = 0;
   LS_ASSIGN_OR_RETURN(bool more, source_.NextPage(&pgno, page_.data()));
-  if (more) return enc_.EncodePage(pgno, page_.data());
+  if (more) return enc_.EncodePage(pgno, page_.data(), source_.last_block());
   LS_RETURN_IF_ERROR(source_.Close());
   enc_.SetPostApplyChecksum(source_.post_apply_checksum());
   LS_RETURN_IF_ERROR(enc_.Close());

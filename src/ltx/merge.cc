@@ -72,6 +72,8 @@ bool MergeIterator::HeapBelow(size_t a, size_t b) const {
 Status MergeIterator::Advance(size_t i) {
   Cursor& c = cursors_[i];
   LS_ASSIGN_OR_RETURN(bool more, c.decoder->NextPage(&c.pgno, c.page.data()));
+  const std::span<const uint8_t> block = more ? c.decoder->last_block() : std::span<const uint8_t>();
+  c.block.assign(block.begin(), block.end());
   if (!more) {
     std::vector<uint8_t>().swap(c.page);
     return c.decoder->Close();  // verifies this input's index, trailer and checksum
@@ -91,7 +93,10 @@ Result<bool> MergeIterator::NextPage(uint32_t* pgno, uint8_t* page) {
     heap_.pop_back();
     const uint32_t got = cursors_[winner].pgno;
     const bool keep = got <= header_.commit;
-    if (keep) std::copy(cursors_[winner].page.begin(), cursors_[winner].page.end(), page);
+    if (keep) {
+      std::copy(cursors_[winner].page.begin(), cursors_[winner].page.end(), page);
+      last_block_.swap(cursors_[winner].block);  // Advance refills the cursor's
+    }
     Status s = Advance(winner);
     // Older copies of the same page lose.
     while (s.ok() && !heap_.empty() && cursors_[heap_.front()].pgno == got) {
@@ -137,7 +142,7 @@ Status EncodeAll(PageSource& source, Encoder& enc) {
     uint32_t pgno = 0;
     LS_ASSIGN_OR_RETURN(bool more, source.NextPage(&pgno, page.data()));
     if (!more) break;
-    LS_RETURN_IF_ERROR(enc.EncodePage(pgno, page.data()));
+    LS_RETURN_IF_ERROR(enc.EncodePage(pgno, page.data(), source.last_block()));
   }
   LS_RETURN_IF_ERROR(source.Close());
   enc.SetPostApplyChecksum(source.post_apply_checksum());

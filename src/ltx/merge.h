@@ -59,12 +59,14 @@ class MergeIterator final : public PageSource {
   Status Close() override;
   // The last input's PostApplyChecksum.
   uint64_t post_apply_checksum() const override;
+  std::span<const uint8_t> last_block() const override { return last_block_; }
 
  private:
   struct Cursor {
     std::unique_ptr<Decoder> decoder;
-    std::vector<uint8_t> page;  // the page at the head of this input
-    uint32_t pgno = 0;          // its pgno
+    std::vector<uint8_t> page;   // the page at the head of this input
+    std::vector<uint8_t> block;  // its LZ4 block, if the input had one (Decoder::last_block)
+    uint32_t pgno = 0;           // its pgno
   };
 
   // Moves input i to its next page, pushing it back on the heap, or closes it at its end.
@@ -75,7 +77,8 @@ class MergeIterator final : public PageSource {
   const uint32_t flags_;
   size_t read_buffer_budget_ = 2 << 20;
   std::vector<Cursor> cursors_;
-  std::vector<size_t> heap_;  // inputs with a head page; top: lowest pgno, then newest input
+  std::vector<size_t> heap_;         // inputs with a head page; top: lowest pgno, then newest input
+  std::vector<uint8_t> last_block_;  // the block of the page NextPage returned last
   Header header_;
   bool open_ = false;
   Status error_;

@@ -90,7 +90,8 @@ Result<std::vector<PageIndexEntry>> ReadPageIndex(RandomAccessReader& file, std:
   std::vector<uint8_t> tail(tail_len);
   LS_RETURN_IF_ERROR(ReadFullAt(file, tail_start, tail.data(), tail_len, name));
 
-  LS_ASSIGN_OR_RETURN(const uint64_t index_len, CheckedIndexLength(name, size, tail.data() + tail_len - kTailSize));
+  LS_ASSIGN_OR_RETURN(const uint64_t index_len,
+                      CheckedIndexLength(name, size, tail.data() + tail_len - kTailSize));
   const uint64_t index_start = size - kTailSize - index_len;
   Result<std::vector<PageIndexEntry>> entries = Status::Corruption("unset");
   if (index_start >= tail_start) {
@@ -155,7 +156,8 @@ Result<std::optional<PageIndexEntry>> FindPageIndexEntry(RandomAccessReader& fil
     if ((len = GetUvarint(p, limit, &e.size)) == 0) return corrupt("malformed or truncated varint");
     p += len;
     pos = static_cast<size_t>(p - buf.data());
-    if (std::string error = PageIndexEntryError(entry_pgno, e.offset, e.size, prev_pgno, frames_end, page_block_end);
+    if (std::string error =
+            PageIndexEntryError(entry_pgno, e.offset, e.size, prev_pgno, frames_end, page_block_end);
         !error.empty()) {
       return corrupt(error);
     }
@@ -189,7 +191,8 @@ Result<std::vector<PageIndexEntry>> DecodePageIndex(const uint8_t* data, size_t 
     if (len == 0) return Status::Corruption(where() + "malformed or truncated varint");
     p += len;
     const uint64_t prev_pgno = entries.empty() ? 0 : entries.back().pgno;
-    if (std::string error = PageIndexEntryError(pgno, e.offset, e.size, prev_pgno, frames_end, page_block_end);
+    if (std::string error =
+            PageIndexEntryError(pgno, e.offset, e.size, prev_pgno, frames_end, page_block_end);
         !error.empty()) {
       return Status::Corruption(where() + error);
     }
@@ -255,7 +258,9 @@ Status DecodePageFrame(const uint8_t* data, size_t n, uint32_t page_size, uint32
 
 Status ReadPage(RandomAccessReader& file, const PageIndexEntry& entry, uint32_t page_size, uint8_t* page,
                 std::string_view name) {
-  auto where = [&] { return "page " + std::to_string(entry.pgno) + " at offset " + std::to_string(entry.offset); };
+  auto where = [&] {
+    return "page " + std::to_string(entry.pgno) + " at offset " + std::to_string(entry.offset);
+  };
   if (!IsValidPageSize(page_size))
     return Status::InvalidArgument("invalid page size " + std::to_string(page_size));
   if (entry.size <= kPageHeaderSize || entry.size > MaxEncodedPageSize(page_size)) {

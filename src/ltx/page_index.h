@@ -59,13 +59,14 @@ Result<std::optional<PageIndexEntry>> FindPageIndexEntry(RandomAccessReader& fil
 inline std::string PageIndexEntryError(uint64_t pgno, uint64_t offset, uint64_t size, uint64_t prev_pgno,
                                        uint64_t frames_end, uint64_t page_block_end) {
   if (pgno > UINT32_MAX) return "pgno " + std::to_string(pgno) + " out of range";
-  if (pgno <= prev_pgno) return "pgno " + std::to_string(pgno) + " does not ascend after " + std::to_string(prev_pgno);
+  if (pgno <= prev_pgno)
+    return "pgno " + std::to_string(pgno) + " does not ascend after " + std::to_string(prev_pgno);
   if (size <= kPageHeaderSize || size > MaxEncodedPageSize(kMaxPageSize)) {
     return "page " + std::to_string(pgno) + " size " + std::to_string(size) + " is out of range";
   }
   if (offset < frames_end || offset > page_block_end || size > page_block_end - offset) {
-    return "page " + std::to_string(pgno) + " at offset " + std::to_string(offset) + " size " + std::to_string(size) +
-           " overlaps another part of the file";
+    return "page " + std::to_string(pgno) + " at offset " + std::to_string(offset) + " size " +
+           std::to_string(size) + " overlaps another part of the file";
   }
   return {};
 }

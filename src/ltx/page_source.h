@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "litestream/status.h"
 #include "ltx/format.h"
@@ -28,6 +29,11 @@ class PageSource {
 
   // The PostApplyChecksum to write in a trailer for this stream. Valid once Close() returned OK.
   virtual uint64_t post_apply_checksum() const = 0;
+
+  // The LZ4 block (block encoding, §1.4a) the page last returned by NextPage was decoded from, if the
+  // source has it; empty otherwise. Valid until the next call. A re-encoder copies it instead of
+  // compressing the page again (compaction: LZ4 compression was most of its CPU).
+  virtual std::span<const uint8_t> last_block() const { return {}; }
 };
 
 }  // namespace litestream::ltx

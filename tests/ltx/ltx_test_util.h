@@ -75,10 +75,13 @@ using PageList = std::vector<std::pair<uint32_t, Bytes>>;
 // Builds a file by hand, straight from the layout of §1.1-1.8, choosing each page's encoding with
 // `block(pgno)`: the only way to get files that mix encodings or break the encoder's rules, and a check
 // on the Encoder. Pages are written in the order given. `tamper_index` may edit the index entries (before
-// the terminator) before the checksum is computed.
+// the terminator) before the checksum is computed. `compress_block` (default: liblz4) appends a page's LZ4
+// block to its output.
+using BlockCompressor = std::function<Status(const uint8_t* page, uint32_t page_size, Bytes* out)>;
 inline Bytes HandEncodeList(const Header& h, const PageList& pages,
                             const std::function<bool(uint32_t)>& block, uint64_t post_apply = 0,
-                            const std::function<void(Bytes*)>& tamper_index = nullptr) {
+                            const std::function<void(Bytes*)>& tamper_index = nullptr,
+                            const BlockCompressor& compress_block = nullptr) {
   Bytes file(kHeaderSize);
   h.EncodeTo(file.data());
   uint64_t crc = crc64::Value(file.data(), file.size());
@@ -89,8 +92,9 @@ inline Bytes HandEncodeList(const Header& h, const PageList& pages,
     file.resize(offset + kPageHeaderSize + (b ? 4 : 0));
     PutBE32(file.data() + offset, pgno);
     PutBE16(file.data() + offset + 4, b ? 1 : 0);
-    Status s = b ? AppendCompressedBlock(data.data(), h.page_size, &file)
-                 : AppendCompressedFrame(data.data(), h.page_size, &file);
+    Status s = !b               ? AppendCompressedFrame(data.data(), h.page_size, &file)
+               : compress_block ? compress_block(data.data(), h.page_size, &file)
+                                : AppendCompressedBlock(data.data(), h.page_size, &file);
     EXPECT_TRUE(s.ok()) << s.ToString();
     if (b) PutBE32(file.data() + offset + 6, static_cast<uint32_t>(file.size() - offset - 10));
     crc = crc64::Extend(crc, file.data() + offset, b ? 10 : 6);

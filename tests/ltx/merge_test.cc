@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,10 @@ namespace litestream::ltx {
 namespace {
 
 using testing::Bytes;
+using testing::HandEncodeList;
 using testing::MakeHeader;
 using testing::MakePage;
+using testing::PageList;
 using testing::PageMap;
 
 size_t HeapInUse() {
@@ -189,6 +193,63 @@ TEST(Compact, MixedEncodingsInAndOut) {
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     EXPECT_EQ(*db, Image(ExpectedMerge()));
   }
+}
+
+// A valid LZ4 block that liblz4 would never write for a page: every byte a literal.
+Status AppendLiteralBlock(const uint8_t* page, uint32_t page_size, Bytes* out) {
+  out->push_back(0xF0);  // literal length 15 + what follows, no match
+  for (uint32_t rest = page_size - 15;; rest -= 255) {
+    out->push_back(static_cast<uint8_t>(std::min<uint32_t>(rest, 255)));
+    if (rest < 255) break;
+  }
+  out->insert(out->end(), page, page + page_size);
+  return Status::OK();
+}
+
+// The LZ4 block each page of a file was stored with (block-encoded pages only).
+std::map<uint32_t, Bytes> BlocksOf(const Bytes& file) {
+  BufferReader in(file);
+  Decoder dec(in, "blocks");
+  EXPECT_TRUE(dec.DecodeHeader().ok());
+  std::map<uint32_t, Bytes> blocks;
+  Bytes page(dec.header().page_size);
+  uint32_t pgno = 0;
+  while (*dec.NextPage(&pgno, page.data())) {
+    std::span<const uint8_t> b = dec.last_block();
+    blocks[pgno] = Bytes(b.begin(), b.end());
+  }
+  EXPECT_TRUE(dec.Close().ok());
+  return blocks;
+}
+
+TEST(Compact, BlockEncodedPagesAreCopiedNotCompressedAgain) {
+  Inputs in;
+  auto literal = [](Header h, const PageMap& pages) {
+    return HandEncodeList(
+        h, PageList(pages.begin(), pages.end()), [](uint32_t) { return true; }, 0, nullptr,
+        AppendLiteralBlock);
+  };
+  in.Add("1.ltx", literal(MakeHeader(4096, 4, 1, 1), Pages(4096, {1, 2, 3, 4}, 0)));
+  in.Add(MakeHeader(4096, 5, 2, 2), Pages(4096, {2, 5}, 1), PageEncoding::kFrame);  // compressed anew
+  in.Add("3.ltx", literal(MakeHeader(4096, 5, 3, 4), Pages(4096, {2, 3}, 2)));
+  BufferWriter out;
+  ASSERT_TRUE(Compact(in.Open(), out, {PageEncoding::kBlock}).ok());
+  Result<testing::DecodedFile> f = testing::DecodeFile(out.data());  // verifies the new file checksum
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->pages, ExpectedMerge());
+  std::map<uint32_t, Bytes> first = BlocksOf(in.files[0]), last = BlocksOf(in.files[2]);
+  std::map<uint32_t, Bytes> got = BlocksOf(out.data());
+  EXPECT_EQ(got[1], first[1]);
+  EXPECT_EQ(got[4], first[4]);
+  EXPECT_EQ(got[2], last[2]);
+  EXPECT_EQ(got[3], last[3]);
+  EXPECT_LT(got[5].size(), 4096u);  // the frame-encoded page was compressed by us
+  // Frame encoding out: every page compressed again.
+  BufferWriter framed;
+  ASSERT_TRUE(Compact(in.Open(), framed, {PageEncoding::kFrame}).ok());
+  Result<Bytes> db = testing::DecodeDatabase(framed.data());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(*db, Image(ExpectedMerge()));
 }
 
 TEST(Compact, PagesBeyondTheLastCommitAreDropped) {
