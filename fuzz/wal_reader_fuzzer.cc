@@ -90,7 +90,9 @@ void Exercise(const std::vector<uint8_t>& bytes) {
     auto part = reader->ReadPageMap(limit);
     Check(part.ok());
     CheckPageMap(*reader, *part, size);
-    Check(part->max_offset <= whole->max_offset);
+    // Not part->max_offset <= whole->max_offset: max_offset ends the largest *retained* frame (ENGINE.md
+    // §3.2), and a later commit that shrinks the database can drop the frames a limited map still holds
+    // (WalReaderTest.MaxOffsetIsTheEndOfTheLargestRetainedFrame).
     if (!part->limited) Check(part->pages == whole->pages);
   }
 

@@ -70,7 +70,9 @@ TEST_F(StoreTest, ReplicatesLiveWritesPromptly) {
     auto st = store.Statuses();
     local = st.at(0).local_txid;
     if (st.at(0).replica_txid != local || local == 0 || !st.at(0).last_error.empty()) return false;
-    std::filesystem::remove(dir_ + "/probe.db");  // each probe restores afresh
+    for (const char* suffix : {"", "-wal", "-shm"}) {  // each probe restores afresh
+      std::filesystem::remove(dir_ + "/probe.db" + suffix);
+    }
     return QueryFile(RestoreTo("probe.db"), "SELECT count(*), sum(length(v)) FROM t") == want;
   }));
   ASSERT_TRUE(store.Close().ok());
