@@ -72,7 +72,8 @@ bool MergeIterator::HeapBelow(size_t a, size_t b) const {
 Status MergeIterator::Advance(size_t i) {
   Cursor& c = cursors_[i];
   LS_ASSIGN_OR_RETURN(bool more, c.decoder->NextPage(&c.pgno, c.page.data()));
-  const std::span<const uint8_t> block = more ? c.decoder->last_block() : std::span<const uint8_t>();
+  const std::span<const uint8_t> block =
+      more && keep_blocks_ ? c.decoder->last_block() : std::span<const uint8_t>();
   c.block.assign(block.begin(), block.end());
   if (!more) {
     std::vector<uint8_t>().swap(c.page);

@@ -43,6 +43,9 @@ class MergeIterator final : public PageSource {
   // The read buffers of all inputs together (default 2 MiB: a compaction inside the replicator), split
   // evenly, 8 KiB to 1 MiB each. A restore of many cold files reads faster with more. Before Open().
   void SetReadBufferBudget(size_t bytes) { read_buffer_budget_ = bytes; }
+  // Whether last_block() returns the winning pages' LZ4 blocks (default on, for compaction). A restore
+  // only needs the decoded pages and saves copying the blocks.
+  void SetKeepBlocks(bool keep) { keep_blocks_ = keep; }
   MergeIterator(const MergeIterator&) = delete;
   MergeIterator& operator=(const MergeIterator&) = delete;
 
@@ -76,6 +79,7 @@ class MergeIterator final : public PageSource {
   std::vector<MergeInput> inputs_;
   const uint32_t flags_;
   size_t read_buffer_budget_ = 2 << 20;
+  bool keep_blocks_ = true;
   std::vector<Cursor> cursors_;
   std::vector<size_t> heap_;         // inputs with a head page; top: lowest pgno, then newest input
   std::vector<uint8_t> last_block_;  // the block of the page NextPage returned last

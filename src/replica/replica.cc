@@ -113,7 +113,7 @@ Result<bool> Replica::Sync(bool unlimited) {
       return fail(written.status().WithContext("upload " + FormatLtxFilename(txid, txid)));
     }
     pos_ = txid;
-    logger_.Debug("uploaded while staged", {{"txid", FormatTXID(txid)}});
+    logger_.Debug("uploaded", {{"txid", FormatTXID(txid)}, {"while_staged", "true"}});
   }
   last_success_ = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   return false;

@@ -130,6 +130,7 @@ Status WriteImage(StorageClient& client, FileSystem& fs, const RestorePlan& plan
   }
   ltx::MergeIterator merge(std::move(inputs));
   merge.SetReadBufferBudget(kRestoreReadBufferBudget);
+  merge.SetKeepBlocks(false);
   LS_RETURN_IF_ERROR(merge.Open());
   if (merge.header().max_txid != plan.max_txid()) {
     return Status::Corruption(PlanName(plan) + ": merged files end at TXID " +

@@ -244,6 +244,14 @@ TEST(Compact, BlockEncodedPagesAreCopiedNotCompressedAgain) {
   EXPECT_EQ(got[2], last[2]);
   EXPECT_EQ(got[3], last[3]);
   EXPECT_LT(got[5].size(), 4096u);  // the frame-encoded page was compressed by us
+  // A restore's merge does not keep the blocks.
+  MergeIterator merge(in.Open());
+  merge.SetKeepBlocks(false);
+  ASSERT_TRUE(merge.Open().ok());
+  Bytes page(4096);
+  uint32_t pgno = 0;
+  ASSERT_TRUE(*merge.NextPage(&pgno, page.data()));
+  EXPECT_TRUE(merge.last_block().empty());
   // Frame encoding out: every page compressed again.
   BufferWriter framed;
   ASSERT_TRUE(Compact(in.Open(), framed, {PageEncoding::kFrame}).ok());
