@@ -971,8 +971,7 @@ std::optional<Database::StagingL0> Database::staging_l0() const {
 void Database::StagingStream::Begin(TXID txid, const std::string& tmp_path) {
   auto reader = db_.fs_->OpenRandomAccess(tmp_path);
   if (!reader.ok()) return;  // then it is uploaded once complete, as any other file
-  file_ = std::make_shared<FileInProgress>(std::shared_ptr<RandomAccessFile>(std::move(*reader)),
-                                           db_.LtxPath(0, txid, txid));
+  file_ = std::make_shared<FileInProgress>(std::move(*reader), db_.LtxPath(0, txid, txid));
   {
     std::lock_guard<std::mutex> lock(db_.staging_mu_);
     db_.staging_l0_ = StagingL0{txid, file_};

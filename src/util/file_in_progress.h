@@ -28,7 +28,7 @@ class FileInProgress {
   static constexpr std::chrono::seconds kStallTimeout{300};
 
   // `file` reads the file being written; `name` is for messages.
-  FileInProgress(std::shared_ptr<RandomAccessFile> file, std::string name)
+  FileInProgress(std::unique_ptr<RandomAccessFile> file, std::string name)
       : file_(std::move(file)), name_(std::move(name)) {}
 
   // Writer: the file now holds `size` bytes.
@@ -47,7 +47,7 @@ class FileInProgress {
   // Waits until the file holds more than `offset` bytes or is finished; returns its size then.
   Result<uint64_t> WaitPast(uint64_t offset);
 
-  const std::shared_ptr<RandomAccessFile> file_;
+  const std::unique_ptr<RandomAccessFile> file_;
   const std::string name_;
   mutable std::mutex mu_;
   std::condition_variable grew_;

@@ -26,12 +26,12 @@ void WriteInPieces(const std::string& path, FileInProgress& progress, int chunks
   progress.Finish(outcome);
 }
 
-std::shared_ptr<RandomAccessFile> OpenForReading(const std::string& path) {
+std::unique_ptr<RandomAccessFile> OpenForReading(const std::string& path) {
   auto created = FileSystem::Default()->Create(path, 0644);  // the writer truncates it again
   EXPECT_TRUE(created.ok());
   auto file = FileSystem::Default()->OpenRandomAccess(path);
   EXPECT_TRUE(file.ok());
-  return std::shared_ptr<RandomAccessFile>(std::move(*file));
+  return std::move(*file);
 }
 
 TEST(FileInProgressTest, ReaderFollowsTheWriterAndEndsOnlyAfterFinish) {

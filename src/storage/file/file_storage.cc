@@ -107,9 +107,12 @@ Status FileStorageClient::WriteStaged(const std::string& tmp, const uint8_t* hea
   LS_RETURN_IF_ERROR(f->Write(header, header_size));
   // A file in the kernel; any other stream is written back while it arrives (a snapshot streamed while it
   // is compressed is as big as the database: its fsync would otherwise come after the last byte).
-  std::optional<Result<uint64_t>> kernel_copied = KernelCopy(rest, *f);
-  WritebackWriter writeback(*f);
-  LS_ASSIGN_OR_RETURN(uint64_t copied, kernel_copied ? std::move(*kernel_copied) : Copy(rest, writeback));
+  std::optional<Result<uint64_t>> copied_or = KernelCopy(rest, *f);
+  if (!copied_or) {
+    WritebackWriter writeback(*f);
+    copied_or = Copy(rest, writeback);
+  }
+  LS_ASSIGN_OR_RETURN(uint64_t copied, std::move(*copied_or));
   LS_RETURN_IF_ERROR(f->Sync());
   LS_RETURN_IF_ERROR(f->Close());
   if (options_.uid || options_.gid) {
