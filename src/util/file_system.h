@@ -83,6 +83,14 @@ class FileSystem {
   // Creates (or truncates) a file for writing: O_CREAT|O_TRUNC|O_WRONLY|O_CLOEXEC with `mode` (the process
   // umask applies, as with open(2)). The parent directory must exist.
   virtual Result<std::unique_ptr<WritableFile>> Create(const std::string& path, uint32_t mode = 0644) = 0;
+  // Like Create, for a file written front to back once and not read back soon (a replica's copy): where the
+  // file system allows, the whole blocks of a file of at least kScratchBytes bypass the page cache
+  // (O_DIRECT), so writing it costs no copy into the cache and evicts none of the application's cached
+  // pages. Feed it with CopyInChunks. The default is Create.
+  virtual Result<std::unique_ptr<WritableFile>> CreateWriteOnce(const std::string& path,
+                                                                uint32_t mode = 0644) {
+    return Create(path, mode);
+  }
 
   // rename(2): atomically replaces `to` if it exists. Call SyncDir on the parent to make it durable.
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
@@ -124,6 +132,12 @@ Result<bool> PathExists(FileSystem& fs, const std::string& path);
 // the kernel cannot (files on different file systems, an old kernel). Otherwise the bytes copied or the
 // error. Copy() tries it first.
 std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to);
+
+// Writes `prefix`, then the rest of `from`, to `to` in chunks of kScratchBytes from a pooled, aligned buffer:
+// every write but the last is whole and aligned (what a CreateWriteOnce file takes without a copy), and
+// large (a file system zeroes the rest of every page-cache folio a small write starts), whatever pieces the
+// Reader returns. Returns the bytes written, prefix included.
+Result<uint64_t> CopyInChunks(const uint8_t* prefix, size_t prefix_size, Reader& from, Writer& to);
 
 // "a/b/c" -> "a/b"; "c" -> "."; "/c" -> "/". Trailing slashes are ignored.
 std::string DirName(const std::string& path);

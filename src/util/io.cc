@@ -41,26 +41,9 @@ Result<size_t> BufferReader::Read(uint8_t* buf, size_t n) {
 }
 
 Result<uint64_t> Copy(Reader& from, Writer& to) {
-  // File to file (a staged L0 to a file replica, a file replica's file to the local state): in the kernel.
+  // File to file (a file replica's file to the local state): in the kernel.
   if (std::optional<Result<uint64_t>> copied = KernelCopy(from, to)) return std::move(*copied);
-  // Large chunks: a file system zeroes the rest of every page-cache folio a small write starts.
-  // Every chunk is filled before it is written, whatever pieces the Reader returns.
-  std::vector<uint8_t> chunk(1 << 20);
-  uint64_t total = 0;
-  for (bool end = false; !end;) {
-    size_t filled = 0;
-    while (filled < chunk.size()) {
-      LS_ASSIGN_OR_RETURN(size_t got, from.Read(chunk.data() + filled, chunk.size() - filled));
-      if (got == 0) {
-        end = true;
-        break;
-      }
-      filled += got;
-    }
-    if (filled > 0) LS_RETURN_IF_ERROR(to.Write(chunk.data(), filled));
-    total += filled;
-  }
-  return total;
+  return CopyInChunks(nullptr, 0, from, to);
 }
 
 }  // namespace litestream

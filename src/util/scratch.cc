@@ -1,6 +1,8 @@
 #include "util/scratch.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -33,36 +35,39 @@ Pool& GlobalPool() {
   return *pool;
 }
 
+uint8_t* AlignUp(uint8_t* p) {
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  return p + ((kScratchAlign - addr % kScratchAlign) % kScratchAlign);
+}
+
 }  // namespace
 
 ScratchBuffer::ScratchBuffer(size_t min_bytes) {
-  if (min_bytes > kScratchBytes) {
-    mem_ = std::make_unique_for_overwrite<uint8_t[]>(min_bytes);
-    capacity_ = min_bytes;
-    return;
-  }
-  capacity_ = kScratchBytes;
-  Pool& pool = GlobalPool();
-  {
+  capacity_ = std::max(min_bytes, kScratchBytes);
+  if (capacity_ == kScratchBytes) {
+    Pool& pool = GlobalPool();
     std::lock_guard<std::mutex> lock(pool.mu);
     if (!pool.free.empty()) {
       mem_ = std::move(pool.free.back().mem);
       pool.free.pop_back();
-      return;
     }
   }
-  mem_ = std::make_unique_for_overwrite<uint8_t[]>(kScratchBytes);
+  if (mem_ == nullptr) mem_ = std::make_unique_for_overwrite<uint8_t[]>(capacity_ + kScratchAlign);
+  data_ = AlignUp(mem_.get());
 }
 
 ScratchBuffer::~ScratchBuffer() { Release(); }
 
 ScratchBuffer::ScratchBuffer(ScratchBuffer&& other) noexcept
-    : mem_(std::move(other.mem_)), capacity_(std::exchange(other.capacity_, 0)) {}
+    : mem_(std::move(other.mem_)),
+      data_(std::exchange(other.data_, nullptr)),
+      capacity_(std::exchange(other.capacity_, 0)) {}
 
 ScratchBuffer& ScratchBuffer::operator=(ScratchBuffer&& other) noexcept {
   if (this != &other) {
     Release();
     mem_ = std::move(other.mem_);
+    data_ = std::exchange(other.data_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
   }
   return *this;
@@ -70,6 +75,7 @@ ScratchBuffer& ScratchBuffer::operator=(ScratchBuffer&& other) noexcept {
 
 void ScratchBuffer::Release() {
   std::unique_ptr<uint8_t[]> mem = std::move(mem_);
+  data_ = nullptr;
   if (mem == nullptr || std::exchange(capacity_, 0) != kScratchBytes) return;  // not the pool's
   Pool& pool = GlobalPool();
   const auto now = std::chrono::steady_clock::now();

@@ -15,6 +15,8 @@ namespace litestream {
 // Requests up to this size share the pool (each gets a buffer of exactly this size); bigger ones are
 // plain allocations.
 inline constexpr size_t kScratchBytes = (size_t{1} << 20) + (size_t{64} << 10);
+// data() is aligned to this (and kScratchBytes is a multiple of it), as O_DIRECT writes want.
+inline constexpr size_t kScratchAlign = 4096;
 
 // The pool keeps at most this many. A sync holds three at once (WAL scan, page run, encoder output); a
 // few databases may sync together.
@@ -31,13 +33,14 @@ class ScratchBuffer {
   ScratchBuffer(const ScratchBuffer&) = delete;
   ScratchBuffer& operator=(const ScratchBuffer&) = delete;
 
-  uint8_t* data() const { return mem_.get(); }
+  uint8_t* data() const { return data_; }
   size_t capacity() const { return capacity_; }
 
  private:
   void Release();
 
-  std::unique_ptr<uint8_t[]> mem_;
+  std::unique_ptr<uint8_t[]> mem_;  // capacity_ + kScratchAlign bytes; data_ points into it
+  uint8_t* data_ = nullptr;
   size_t capacity_ = 0;
 };
 

@@ -127,8 +127,8 @@ TEST(FileStorage, StagingFileIsRemovedOnEveryFailure) {
     opts.fs = &fs;
     FileStorageClient c(root, opts);
     fs.FailNth(tc.op, tc.nth, tc.status, ".ltx.tmp");
-    // A payload big enough for several writes (Copy writes in chunks).
-    GeneratedLtxReader src(1, 1, kTs, 1 << 20, 100000);
+    // A payload big enough for several writes (the copy writes in chunks of kScratchBytes).
+    GeneratedLtxReader src(1, 1, kTs, 3 << 20, 100000);
     Result<LtxFileInfo> r = c.Write(0, 1, 1, src);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), tc.want) << r.status().ToString();
@@ -159,6 +159,26 @@ TEST(FileStorage, DirectoryIsFsyncedAfterTheRename) {
   EXPECT_NE(r.status().message().find("dir fsync failed"), std::string::npos);
   EXPECT_EQ(DirNames(root + "/ltx/0"), (std::vector<std::string>{"0000000000000001-0000000000000001.ltx",
                                                                  "0000000000000002-0000000000000002.ltx"}));
+}
+
+// A replica's file bypasses the page cache in whole chunks (CreateWriteOnce); what arrives in odd pieces of
+// many sizes is the file, byte for byte.
+TEST(FileStorage, BigStreamIsStoredByteForByte) {
+  std::string root = MakeTempDir("file-big") + "/r";
+  FileStorageClient c(root);
+  const uint64_t size = 3 * (uint64_t{1} << 20) + 4321;
+  GeneratedLtxReader src(1, 7, kTs, size, 65537);
+  auto stored = c.Write(0, 1, 7, src);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(static_cast<uint64_t>(stored->size), size);
+  auto r = c.Open(0, 1, 7, 0, 0);
+  ASSERT_TRUE(r.ok());
+  auto got = (*r)->ReadAll(8 << 20);
+  ASSERT_TRUE(got.ok());
+  GeneratedLtxReader again(1, 7, kTs, size, 1 << 20);
+  auto want = again.ReadAll(8 << 20);
+  ASSERT_TRUE(want.ok());
+  EXPECT_TRUE(*got == *want);
 }
 
 TEST(FileStorage, MkdirFailureIsReported) {

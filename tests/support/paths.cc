@@ -22,13 +22,17 @@ void RemoveTempDirs() {
 
 }  // namespace
 
-std::string TestDataPath(const std::string& relative) { return std::string(LITESTREAM_TESTDATA_DIR) + "/" + relative; }
+std::string TestDataPath(const std::string& relative) {
+  return std::string(LITESTREAM_TESTDATA_DIR) + "/" + relative;
+}
 
-std::string SourcePath(const std::string& relative) { return std::string(LITESTREAM_SOURCE_DIR) + "/" + relative; }
+std::string SourcePath(const std::string& relative) {
+  return std::string(LITESTREAM_SOURCE_DIR) + "/" + relative;
+}
 
 std::string BinPath(const std::string& name) { return std::string(LITESTREAM_BIN_DIR) + "/" + name; }
 
-std::string MakeTempDir(const std::string& prefix) {
+std::string MakeTempDir(const std::string& prefix, const std::string& parent) {
   static std::once_flag once;
   // Construct the list before registering the handler: statics are destroyed in reverse order of
   // construction/registration, so the list must outlive RemoveTempDirs.
@@ -37,7 +41,8 @@ std::string MakeTempDir(const std::string& prefix) {
     std::atexit(RemoveTempDirs);
   });
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  const std::string top = !parent.empty() ? parent : base && *base ? base : "/tmp";
+  std::string tmpl = top + "/" + prefix + "-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
   TempDirs().push_back(tmpl);
   return tmpl;

@@ -11,7 +11,7 @@ std::string TestDataPath(const std::string& relative);
 std::string SourcePath(const std::string& relative);
 // <build>/bin/<name>: litestream, sqlite3, ...
 std::string BinPath(const std::string& name);
-// A fresh empty directory under $TMPDIR, removed when the process exits normally.
-std::string MakeTempDir(const std::string& prefix);
+// A fresh empty directory under `parent` (default $TMPDIR), removed when the process exits normally.
+std::string MakeTempDir(const std::string& prefix, const std::string& parent = "");
 
 }  // namespace litestream::testing

@@ -1,17 +1,24 @@
 // The POSIX FileSystem, the atomic-write helpers, FaultFileSystem and the clocks.
 #include "util/file_system.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include "support/paths.h"
 #include "util/clock.h"
 #include "util/fault_file_system.h"
 #include "util/memory_file.h"
+#include "util/scratch.h"
 
 namespace litestream {
 namespace {
@@ -91,6 +98,182 @@ TEST_F(FileSystemTest, KernelCopyAppendsTheRestOfTheSource) {
   EXPECT_FALSE(KernelCopy(memory, **other).has_value());
   BufferWriter sink;
   EXPECT_FALSE(KernelCopy(**src, sink).has_value());
+}
+
+std::string Pattern(size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i++) s[i] = static_cast<char>(i * 131 + i / 4096 + seed);
+  return s;
+}
+
+// Hands out a string in pieces of the given sizes, in turn.
+class PiecesReader final : public Reader {
+ public:
+  PiecesReader(std::string data, std::vector<size_t> sizes)
+      : data_(std::move(data)), sizes_(std::move(sizes)) {}
+  Result<size_t> Read(uint8_t* buf, size_t n) override {
+    const size_t take = std::min({n, sizes_[turn_++ % sizes_.size()], data_.size() - pos_});
+    std::memcpy(buf, data_.data() + pos_, take);
+    pos_ += take;
+    return take;
+  }
+
+ private:
+  std::string data_;
+  std::vector<size_t> sizes_;
+  size_t pos_ = 0;
+  size_t turn_ = 0;
+};
+
+// Remembers the size and alignment of every write.
+class RecordingWriter final : public Writer {
+ public:
+  Status Write(const uint8_t* data, size_t n) override {
+    writes.push_back({n, reinterpret_cast<uintptr_t>(data) % kScratchAlign == 0});
+    bytes.append(reinterpret_cast<const char*>(data), n);
+    return Status::OK();
+  }
+  std::vector<std::pair<size_t, bool>> writes;  // (size, aligned)
+  std::string bytes;
+};
+
+TEST(CopyInChunks, WritesThePrefixThenTheStreamInWholeAlignedChunks) {
+  const std::string prefix = Pattern(100, 1);
+  const std::string rest = Pattern(2 * kScratchBytes + 5000, 2);
+  PiecesReader from(rest, {1, 4095, 70000, 3});
+  RecordingWriter to;
+  auto n = CopyInChunks(reinterpret_cast<const uint8_t*>(prefix.data()), prefix.size(), from, to);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, prefix.size() + rest.size());
+  EXPECT_TRUE(to.bytes == prefix + rest);
+  ASSERT_EQ(to.writes.size(), 3u);
+  for (const auto& [size, aligned] : to.writes) EXPECT_TRUE(aligned);
+  EXPECT_EQ(to.writes[0].first, kScratchBytes);
+  EXPECT_EQ(to.writes[1].first, kScratchBytes);
+
+  PiecesReader empty("", {1});
+  RecordingWriter nothing;
+  auto zero = CopyInChunks(nullptr, 0, empty, nothing);
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(*zero, 0u);
+  EXPECT_TRUE(nothing.writes.empty());
+}
+
+// A write-once file holds exactly what was written, whether it came as whole aligned chunks (CopyInChunks),
+// as odd pieces, or both; closed after a sync or without one; on a file system with O_DIRECT or (tmpfs)
+// without.
+TEST_F(FileSystemTest, WriteOnceFileHoldsExactlyWhatWasWritten) {
+  const size_t sizes[] = {0, 1, 4095, 4096, 4097, kScratchBytes, kScratchBytes + 1, 3 * kScratchBytes + 123};
+  std::vector<std::string> dirs = {dir_};
+  struct stat shm {};
+  if (::stat("/dev/shm", &shm) == 0 && S_ISDIR(shm.st_mode) && ::access("/dev/shm", W_OK) == 0) {
+    dirs.push_back(litestream::testing::MakeTempDir("fs-test-shm", "/dev/shm"));
+  }
+  for (const std::string& dir : dirs) {
+    for (size_t size : sizes) {
+      for (int mode = 0; mode < 3; mode++) {
+        SCOPED_TRACE(dir + " size " + std::to_string(size) + " mode " + std::to_string(mode));
+        const std::string path = dir + "/once";
+        const std::string content = Pattern(size, static_cast<unsigned>(mode));
+        auto file = fs_->CreateWriteOnce(path, 0600);
+        ASSERT_TRUE(file.ok()) << file.status().ToString();
+        if (mode == 0) {  // aligned chunks, then synced
+          PiecesReader from(content, {65536});
+          ASSERT_TRUE(CopyInChunks(nullptr, 0, from, **file).ok());
+          ASSERT_TRUE((*file)->Sync().ok());
+        } else {  // odd pieces (mode 1), or odd pieces after a first aligned chunk (mode 2); no sync
+          size_t pos = 0;
+          if (mode == 2 && size >= kScratchBytes) {
+            ScratchBuffer chunk(kScratchBytes);
+            std::memcpy(chunk.data(), content.data(), kScratchBytes);
+            ASSERT_TRUE((*file)->Write(chunk.data(), kScratchBytes).ok());
+            pos = kScratchBytes;
+          }
+          for (size_t piece = 1; pos < size; piece = piece * 7 % 100003 + 1) {
+            const size_t take = std::min(piece, size - pos);
+            ASSERT_TRUE((*file)->Write(reinterpret_cast<const uint8_t*>(content.data()) + pos, take).ok());
+            pos += take;
+          }
+        }
+        ASSERT_TRUE((*file)->Close().ok());
+        EXPECT_TRUE((*file)->Close().ok());  // idempotent
+        EXPECT_FALSE((*file)->Write(reinterpret_cast<const uint8_t*>("x"), 1).ok());
+        auto back = ReadFileToVector(*fs_, path, 8 << 20);
+        ASSERT_TRUE(back.ok()) << back.status().ToString();
+        EXPECT_EQ(back->size(), size);
+        EXPECT_TRUE(std::string(back->begin(), back->end()) == content);
+      }
+    }
+  }
+}
+
+TEST_F(FileSystemTest, WriteOnceFileCanBeWrittenAfterASync) {
+  const std::string path = dir_ + "/once";
+  auto file = fs_->CreateWriteOnce(path, 0600);
+  ASSERT_TRUE(file.ok());
+  const std::string a = Pattern(kScratchBytes + 10, 3), b = Pattern(5000, 4);
+  ScratchBuffer chunk(kScratchBytes);
+  std::memcpy(chunk.data(), a.data(), kScratchBytes);
+  ASSERT_TRUE((*file)->Write(chunk.data(), kScratchBytes).ok());
+  ASSERT_TRUE((*file)->Write(reinterpret_cast<const uint8_t*>(a.data()) + kScratchBytes, 10).ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->Write(reinterpret_cast<const uint8_t*>(b.data()), b.size()).ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->Close().ok());
+  auto back = ReadFileToVector(*fs_, path, 4 << 20);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(std::string(back->begin(), back->end()) == a + b);
+}
+
+// Pages of `path` in the page cache.
+size_t CachedPages(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size == 0) {
+    if (fd >= 0) ::close(fd);
+    return 0;
+  }
+  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return 0;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((static_cast<size_t>(st.st_size) + page - 1) / page);
+  size_t cached = 0;
+  if (::mincore(map, static_cast<size_t>(st.st_size), in_core.data()) == 0) {
+    for (unsigned char c : in_core) cached += c & 1;
+  }
+  ::munmap(map, static_cast<size_t>(st.st_size));
+  return cached;
+}
+
+// On a disk (not tmpfs, which is the page cache) a big write-once file leaves at most its tail block in the
+// page cache, and a small one is written through the cache whole.
+TEST_F(FileSystemTest, WriteOnceFileBypassesThePageCacheOnADisk) {
+  struct statfs fs_info {};
+  ASSERT_EQ(::statfs(dir_.c_str(), &fs_info), 0);
+  const bool disk = fs_info.f_type != TMPFS_MAGIC;
+  const std::string big = dir_ + "/big", small = dir_ + "/small";
+  for (const auto& [path, size] : {std::pair{big, 4 * kScratchBytes + 100}, std::pair{small, size_t{5000}}}) {
+    auto file = fs_->CreateWriteOnce(path, 0600);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    PiecesReader from(Pattern(size, 5), {size});
+    ASSERT_TRUE(CopyInChunks(nullptr, 0, from, **file).ok());
+    ASSERT_TRUE((*file)->Sync().ok());
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+  if (disk) {
+    EXPECT_LE(CachedPages(big), 1u);
+    EXPECT_EQ(CachedPages(small), 2u);
+  }
+  auto back = ReadFileToVector(*fs_, big, 8 << 20);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(std::string(back->begin(), back->end()) == Pattern(4 * kScratchBytes + 100, 5));
+}
+
+TEST_F(FileSystemTest, WriteOnceInAMissingDirectoryIsNotFound) {
+  auto file = fs_->CreateWriteOnce(dir_ + "/missing/once", 0600);
+  ASSERT_FALSE(file.ok());
+  EXPECT_TRUE(file.status().IsNotFound()) << file.status().ToString();
 }
 
 TEST_F(FileSystemTest, CreateTruncatesAnExistingFile) {

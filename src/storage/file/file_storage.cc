@@ -103,23 +103,20 @@ Status FileStorageClient::MakeDirs(const std::string& dir) {
 
 Status FileStorageClient::WriteStaged(const std::string& tmp, const uint8_t* header, size_t header_size,
                                       Reader& rest, uint64_t* size) {
-  LS_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, fs_->Create(tmp, options_.file_mode));
-  LS_RETURN_IF_ERROR(f->Write(header, header_size));
-  // A file in the kernel; any other stream is written back while it arrives (a snapshot streamed while it
-  // is compressed is as big as the database: its fsync would otherwise come after the last byte).
-  std::optional<Result<uint64_t>> copied_or = KernelCopy(rest, *f);
-  if (!copied_or) {
-    WritebackWriter writeback(*f);
-    copied_or = Copy(rest, writeback);
-  }
-  LS_ASSIGN_OR_RETURN(uint64_t copied, std::move(*copied_or));
+  // Nobody reads a replica's file back soon: it bypasses the page cache where it can (no copy into the
+  // cache, none of the application's pages evicted). Where it cannot, it is written back while it arrives
+  // (a snapshot streamed while it is compressed is as big as the database: its fsync would otherwise come
+  // after the last byte).
+  LS_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, fs_->CreateWriteOnce(tmp, options_.file_mode));
+  WritebackWriter writeback(*f);
+  LS_ASSIGN_OR_RETURN(const uint64_t written, CopyInChunks(header, header_size, rest, writeback));
   LS_RETURN_IF_ERROR(f->Sync());
   LS_RETURN_IF_ERROR(f->Close());
   if (options_.uid || options_.gid) {
     LS_ASSIGN_OR_RETURN(FileInfo st, fs_->Stat(tmp));
     LS_RETURN_IF_ERROR(fs_->Chown(tmp, options_.uid.value_or(st.uid), options_.gid.value_or(st.gid)));
   }
-  *size = header_size + copied;
+  *size = written;
   return Status::OK();
 }
 
