@@ -738,6 +738,7 @@ Result<LtxFileInfo> Store::Snapshot(DbHandle& h) {
     std::lock_guard<std::mutex> lock(h.mu);
     h.max_by_level[kSnapshotLevel] = info;
   }
+  ReleasePooledScratchBuffers();  // a snapshot comes once a day: its copy buffers need not wait for it
   logger_.Info("snapshot complete",
                {{"db", h.entry.db.path}, {"txid", FormatTXID(txid)}, {"size", std::to_string(info.size)}});
   return info;

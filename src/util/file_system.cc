@@ -80,6 +80,17 @@ class PosixSequentialFile final : public Reader {
   const std::string path_;
 };
 
+// write(2) until all of it is written.
+Status WriteFully(int fd, const std::string& path, const uint8_t* data, size_t n) {
+  while (n > 0) {
+    ssize_t put = RetryEintr([&] { return ::write(fd, data, n); });
+    if (put < 0) return ErrnoStatus("write", path);
+    data += put;
+    n -= size_t(put);
+  }
+  return Status::OK();
+}
+
 class PosixWritableFile final : public WritableFile {
  public:
   int fd() const { return fd_; }
@@ -92,13 +103,7 @@ class PosixWritableFile final : public WritableFile {
 
   Status Write(const uint8_t* buf, size_t n) override {
     if (fd_ < 0) return Status::FailedPrecondition("write " + path_ + ": file is closed");
-    while (n > 0) {
-      ssize_t put = RetryEintr([&] { return ::write(fd_, buf, n); });
-      if (put < 0) return ErrnoStatus("write", path_);
-      buf += put;
-      n -= size_t(put);
-    }
-    return Status::OK();
+    return WriteFully(fd_, path_, buf, n);
   }
 
   Status Sync() override {
@@ -128,11 +133,11 @@ class PosixWritableFile final : public WritableFile {
   const std::string path_;
 };
 
-// A file opened with O_DIRECT: writes go through an aligned buffer and leave it in whole chunks, straight
-// to the device; the tail that is not a whole block is written through the page cache (O_DIRECT cleared)
-// by Sync or Close. A file smaller than one chunk goes through the page cache whole: one fsync of it costs
-// less than a direct write and then an fsync. A file system that refuses a direct write gets every byte
-// through the page cache.
+// A file opened with O_DIRECT: whole blocks from aligned memory go straight to the device, other pieces
+// through an aligned buffer in whole chunks; the tail that is not a whole block is written through the
+// page cache (O_DIRECT cleared) after the last aligned write, or by Sync or Close. A file smaller than one
+// chunk goes through the page cache whole: one fsync of it costs less than a direct write and then an fsync.
+// A file system that refuses a direct write gets every byte through the page cache.
 class DirectWritableFile final : public WritableFile {
  public:
   static constexpr size_t kAlign = kScratchAlign;
@@ -156,10 +161,10 @@ class DirectWritableFile final : public WritableFile {
       }
       const size_t whole = n - n % kAlign;
       LS_RETURN_IF_ERROR(WriteDirect(data, whole));
-      data += whole;
-      n -= whole;
-      if (n == 0) return Status::OK();
-      if (!direct_) return WriteAll(data, n);
+      if (whole == n) return Status::OK();
+      // The end of the stream (CopyInChunks fills every chunk but the last): no buffer for its tail.
+      if (direct_) LS_RETURN_IF_ERROR(StopDirect());
+      return WriteAll(data + whole, n - whole);
     }
     if (buffer_.data() == nullptr) buffer_ = ScratchBuffer(kScratchBytes);
     while (n > 0) {
@@ -194,15 +199,7 @@ class DirectWritableFile final : public WritableFile {
   }
 
  private:
-  Status WriteAll(const uint8_t* data, size_t n) {
-    while (n > 0) {
-      ssize_t put = RetryEintr([&] { return ::write(fd_, data, n); });
-      if (put < 0) return ErrnoStatus("write", path_);
-      data += put;
-      n -= size_t(put);
-    }
-    return Status::OK();
-  }
+  Status WriteAll(const uint8_t* data, size_t n) { return WriteFully(fd_, path_, data, n); }
 
   // Leaves O_DIRECT: what follows goes through the page cache.
   Status StopDirect() {

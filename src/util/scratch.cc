@@ -90,6 +90,15 @@ void TrimScratchBuffers() {
   pool.TrimLocked(std::chrono::steady_clock::now());
 }
 
+void ReleasePooledScratchBuffers() {
+  std::vector<Pooled> doomed;
+  Pool& pool = GlobalPool();
+  {
+    std::lock_guard<std::mutex> lock(pool.mu);
+    doomed.swap(pool.free);
+  }
+}
+
 size_t PooledScratchBuffers() {
   Pool& pool = GlobalPool();
   std::lock_guard<std::mutex> lock(pool.mu);

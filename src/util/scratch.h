@@ -47,6 +47,10 @@ class ScratchBuffer {
 // Frees pooled buffers unused for over 500 ms. Cheap; called by every poll of a database.
 void TrimScratchBuffers();
 
+// Frees every pooled buffer now: after a one-off job that needed buffers (a level-9 snapshot), not work that
+// comes back soon.
+void ReleasePooledScratchBuffers();
+
 // Buffers waiting in the pool (tests).
 size_t PooledScratchBuffers();
 

@@ -55,5 +55,14 @@ TEST(ScratchBuffer, PoolIsBoundedAndIdleBuffersAreFreed) {
   EXPECT_EQ(PooledScratchBuffers(), 0u);
 }
 
+TEST(ScratchBuffer, ReleasePooledFreesEveryIdleBuffer) {
+  ScratchBuffer kept(kScratchBytes);
+  { ScratchBuffer returned(kScratchBytes); }
+  EXPECT_GE(PooledScratchBuffers(), 1u);
+  ReleasePooledScratchBuffers();
+  EXPECT_EQ(PooledScratchBuffers(), 0u);
+  kept.data()[0] = 1;  // a buffer in use is not the pool's to free
+}
+
 }  // namespace
 }  // namespace litestream
