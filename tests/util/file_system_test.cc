@@ -246,12 +246,15 @@ size_t CachedPages(const std::string& path) {
   return cached;
 }
 
-// On a disk (not tmpfs, which is the page cache) a big write-once file leaves at most its tail block in the
-// page cache, and a small one is written through the cache whole.
+// On a disk that takes O_DIRECT (not tmpfs, which is the page cache, nor a file system that refuses it) a
+// big write-once file leaves at most its tail block in the page cache, and a small one is written through
+// the cache whole.
 TEST_F(FileSystemTest, WriteOnceFileBypassesThePageCacheOnADisk) {
   struct statfs fs_info {};
   ASSERT_EQ(::statfs(dir_.c_str(), &fs_info), 0);
-  const bool disk = fs_info.f_type != TMPFS_MAGIC;
+  const int probe = ::open((dir_ + "/probe").c_str(), O_CREAT | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600);
+  if (probe >= 0) ::close(probe);
+  const bool disk = fs_info.f_type != TMPFS_MAGIC && probe >= 0;
   const std::string big = dir_ + "/big", small = dir_ + "/small";
   for (const auto& [path, size] : {std::pair{big, 4 * kScratchBytes + 100}, std::pair{small, size_t{5000}}}) {
     auto file = fs_->CreateWriteOnce(path, 0600);
