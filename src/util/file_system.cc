@@ -80,20 +80,10 @@ class PosixSequentialFile final : public Reader {
   const std::string path_;
 };
 
-// write(2) until all of it is written.
-Status WriteFully(int fd, const std::string& path, const uint8_t* data, size_t n) {
-  while (n > 0) {
-    ssize_t put = RetryEintr([&] { return ::write(fd, data, n); });
-    if (put < 0) return ErrnoStatus("write", path);
-    data += put;
-    n -= size_t(put);
-  }
-  return Status::OK();
-}
-
 class PosixWritableFile final : public WritableFile {
  public:
   int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
   PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
@@ -103,7 +93,13 @@ class PosixWritableFile final : public WritableFile {
 
   Status Write(const uint8_t* buf, size_t n) override {
     if (fd_ < 0) return Status::FailedPrecondition("write " + path_ + ": file is closed");
-    return WriteFully(fd_, path_, buf, n);
+    while (n > 0) {
+      ssize_t put = RetryEintr([&] { return ::write(fd_, buf, n); });
+      if (put < 0) return ErrnoStatus("write", path_);
+      buf += put;
+      n -= size_t(put);
+    }
+    return Status::OK();
   }
 
   Status Sync() override {
@@ -133,107 +129,51 @@ class PosixWritableFile final : public WritableFile {
   const std::string path_;
 };
 
-// A file opened with O_DIRECT: whole blocks from aligned memory go straight to the device, other pieces
-// through an aligned buffer in whole chunks; the tail that is not a whole block is written through the
-// page cache (O_DIRECT cleared) after the last aligned write, or by Sync or Close. A file smaller than one
-// chunk goes through the page cache whole: one fsync of it costs less than a direct write and then an fsync.
-// A file system that refuses a direct write gets every byte through the page cache.
+// A file opened with O_DIRECT, fed whole chunks from aligned memory (CopyInChunks): those go from our
+// buffer straight to the device. The first piece that is not one (the end of the stream, or all of a small
+// file: one fsync of it costs less than a direct write and then an fsync) clears O_DIRECT, and it and the
+// rest go through the page cache; so does everything on a file system that refuses a direct write.
 class DirectWritableFile final : public WritableFile {
  public:
-  static constexpr size_t kAlign = kScratchAlign;
-
-  DirectWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  ~DirectWritableFile() override {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  DirectWritableFile(const DirectWritableFile&) = delete;
-  DirectWritableFile& operator=(const DirectWritableFile&) = delete;
+  DirectWritableFile(int fd, std::string path) : file_(fd, std::move(path)) {}
 
   Status Write(const uint8_t* data, size_t n) override {
-    if (fd_ < 0) return Status::FailedPrecondition("write " + path_ + ": file is closed");
-    if (!direct_) return WriteAll(data, n);
-    // Whole blocks from aligned memory (CopyInChunks) go out as they are; a first write shorter than a
-    // chunk from there is a whole small file.
-    if (buffered_ == 0 && reinterpret_cast<uintptr_t>(data) % kAlign == 0 && n >= kAlign) {
-      if (!wrote_direct_ && n < kScratchBytes) {
-        LS_RETURN_IF_ERROR(StopDirect());
-        return WriteAll(data, n);
-      }
-      const size_t whole = n - n % kAlign;
+    if (!direct_ || file_.fd() < 0) return file_.Write(data, n);
+    if (n >= kScratchBytes && reinterpret_cast<uintptr_t>(data) % kScratchAlign == 0) {
+      const size_t whole = n - n % kScratchBytes;
       LS_RETURN_IF_ERROR(WriteDirect(data, whole));
-      if (whole == n) return Status::OK();
-      // The end of the stream (CopyInChunks fills every chunk but the last): no buffer for its tail.
-      if (direct_) LS_RETURN_IF_ERROR(StopDirect());
-      return WriteAll(data + whole, n - whole);
+      data += whole;
+      n -= whole;
     }
-    if (buffer_.data() == nullptr) buffer_ = ScratchBuffer(kScratchBytes);
-    while (n > 0) {
-      const size_t take = std::min(n, buffer_.capacity() - buffered_);
-      std::memcpy(buffer_.data() + buffered_, data, take);
-      buffered_ += take;
-      data += take;
-      n -= take;
-      if (buffered_ == buffer_.capacity()) {
-        buffered_ = 0;
-        LS_RETURN_IF_ERROR(WriteDirect(buffer_.data(), buffer_.capacity()));
-        if (!direct_) return WriteAll(data, n);
-      }
-    }
-    return Status::OK();
+    if (n > 0 && direct_) LS_RETURN_IF_ERROR(StopDirect());
+    return file_.Write(data, n);
   }
-
-  Status Sync() override {
-    if (fd_ < 0) return Status::FailedPrecondition("sync " + path_ + ": file is closed");
-    LS_RETURN_IF_ERROR(FlushTail());
-    if (RetryEintr([&] { return ::fsync(fd_); }) != 0) return ErrnoStatus("sync", path_);
-    return Status::OK();
-  }
-
-  Status Close() override {
-    if (fd_ < 0) return Status::OK();
-    Status flushed = FlushTail();
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0 && flushed.ok()) return ErrnoStatus("close", path_);
-    return flushed;
-  }
+  Status Sync() override { return file_.Sync(); }
+  Status StartWriteback() override { return file_.StartWriteback(); }
+  Status Close() override { return file_.Close(); }
 
  private:
-  Status WriteAll(const uint8_t* data, size_t n) { return WriteFully(fd_, path_, data, n); }
-
-  // Leaves O_DIRECT: what follows goes through the page cache.
   Status StopDirect() {
     direct_ = false;
-    const int flags = ::fcntl(fd_, F_GETFL);
-    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) return ErrnoStatus("fcntl", path_);
+    const int flags = ::fcntl(file_.fd(), F_GETFL);
+    if (flags < 0 || ::fcntl(file_.fd(), F_SETFL, flags & ~O_DIRECT) != 0)
+      return ErrnoStatus("fcntl", file_.path());
     return Status::OK();
   }
 
-  // `n` whole blocks' worth from aligned memory. EINVAL: this file system takes no direct writes after all;
-  // a short direct write leaves the offset where it stopped. Either way the rest goes through the page cache.
+  // EINVAL: this file system takes no direct writes after all; a short direct write leaves the offset where
+  // it stopped. Either way the rest goes through the page cache.
   Status WriteDirect(const uint8_t* data, size_t n) {
-    wrote_direct_ = true;
-    ssize_t put = RetryEintr([&] { return ::write(fd_, data, n); });
+    ssize_t put = RetryEintr([&] { return ::write(file_.fd(), data, n); });
     if (put == ssize_t(n)) return Status::OK();
-    if (put < 0 && errno != EINVAL) return ErrnoStatus("write", path_);
+    if (put < 0 && errno != EINVAL) return ErrnoStatus("write", file_.path());
     const size_t done = put > 0 ? size_t(put) : 0;
     LS_RETURN_IF_ERROR(StopDirect());
-    return WriteAll(data + done, n - done);
+    return file_.Write(data + done, n - done);
   }
 
-  Status FlushTail() {
-    if (!direct_) return Status::OK();
-    LS_RETURN_IF_ERROR(StopDirect());
-    const size_t n = std::exchange(buffered_, 0);
-    return WriteAll(buffer_.data(), n);
-  }
-
-  int fd_;
-  const std::string path_;
+  PosixWritableFile file_;  // owns the descriptor; the page-cache writes, fsync and close
   bool direct_ = true;
-  bool wrote_direct_ = false;
-  ScratchBuffer buffer_;  // pieces smaller than a block, or not aligned, wait here
-  size_t buffered_ = 0;
 };
 
 }  // namespace
@@ -270,16 +210,17 @@ std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to) {
 Result<uint64_t> CopyInChunks(const uint8_t* prefix, size_t prefix_size, Reader& from, Writer& to) {
   ScratchBuffer chunk(kScratchBytes);
   uint64_t total = 0;
-  size_t filled = 0;
-  if (prefix_size >= chunk.capacity()) {  // not what callers pass (an LTX header), but correct
-    LS_RETURN_IF_ERROR(to.Write(prefix, prefix_size));
-    total = prefix_size;
-  } else if (prefix_size > 0) {
-    std::memcpy(chunk.data(), prefix, prefix_size);
-    filled = prefix_size;
-  }
   for (bool end = false; !end;) {
+    size_t filled = 0;
     while (filled < chunk.capacity()) {
+      if (prefix_size > 0) {
+        const size_t take = std::min(prefix_size, chunk.capacity() - filled);
+        std::memcpy(chunk.data() + filled, prefix, take);
+        prefix += take;
+        prefix_size -= take;
+        filled += take;
+        continue;
+      }
       LS_ASSIGN_OR_RETURN(size_t got, from.Read(chunk.data() + filled, chunk.capacity() - filled));
       if (got == 0) {
         end = true;
@@ -289,7 +230,6 @@ Result<uint64_t> CopyInChunks(const uint8_t* prefix, size_t prefix_size, Reader&
     }
     if (filled > 0) LS_RETURN_IF_ERROR(to.Write(chunk.data(), filled));
     total += filled;
-    filled = 0;
   }
   return total;
 }

@@ -84,9 +84,10 @@ class FileSystem {
   // umask applies, as with open(2)). The parent directory must exist.
   virtual Result<std::unique_ptr<WritableFile>> Create(const std::string& path, uint32_t mode = 0644) = 0;
   // Like Create, for a file written front to back once and not read back soon (a replica's copy): where the
-  // file system allows, the whole blocks of a file of at least kScratchBytes bypass the page cache
-  // (O_DIRECT), so writing it costs no copy into the cache and evicts none of the application's cached
-  // pages. Feed it with CopyInChunks. The default is Create.
+  // file system allows, the whole chunks CopyInChunks feeds it (all but the last piece) bypass the page
+  // cache (O_DIRECT), so writing it costs no copy into the cache and evicts none of the application's cached
+  // pages; the last piece, and any write that is not a whole aligned chunk, go through the cache. The
+  // default is Create.
   virtual Result<std::unique_ptr<WritableFile>> CreateWriteOnce(const std::string& path,
                                                                 uint32_t mode = 0644) {
     return Create(path, mode);
