@@ -2,9 +2,10 @@
 // an upload job, one compaction job per level, a snapshot job and an L0-retention job, all on a shared
 // Scheduler with a few worker threads. A failure of one database never stops the others.
 //
-// Change detection: an inotify watch on each database's directory kicks the sync job as soon as the WAL
-// changes; the monitor interval remains as a fallback poll that only stat()s the WAL, so an idle database
-// costs neither CPU nor remote requests.
+// Change detection: a one-shot inotify watch on each WAL (re-armed by every sync) kicks the sync job at
+// the first write after a sync, and a watch on the database's directory sees the WAL created; the monitor
+// interval remains as a fallback poll that only stat()s the WAL, so an idle database costs neither CPU nor
+// remote requests.
 #pragma once
 
 #include <atomic>
@@ -75,7 +76,8 @@ struct SyncResult {
 
 class Store {
  public:
-  Store(StoreOptions options, Logger logger, FileSystem* fs = FileSystem::Default(), Clock* clock = Clock::Real());
+  Store(StoreOptions options, Logger logger, FileSystem* fs = FileSystem::Default(),
+        Clock* clock = Clock::Real());
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

@@ -79,6 +79,28 @@ TEST_F(StoreTest, ReplicatesLiveWritesPromptly) {
   EXPECT_EQ(QueryFile(RestoreTo("final.db"), "SELECT count(*), sum(length(v)) FROM t"), want);
 }
 
+// Change detection is event-driven: with a poll too slow to matter (10 s), each write after a quiet
+// spell is synced at once, so the WAL watch is re-armed after every sync.
+TEST_F(StoreTest, EachWriteAfterAQuietSpellIsSyncedWithoutWaitingForThePoll) {
+  AppDb app(db_path_);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  StoreOptions options;
+  options.background_jobs = false;
+  Store store(options, Logger());
+  DbEntry entry = Entry();
+  entry.monitor_interval = 10s;  // syncs are spaced by a tenth of it: 1 s
+  ASSERT_TRUE(store.Open({entry}).ok());
+  auto local_txid = [&] { return store.Statuses().at(0).local_txid; };
+  ASSERT_TRUE(WaitFor([&] { return local_txid() > 0; }, 8s));
+  for (int round = 0; round < 3; round++) {
+    std::this_thread::sleep_for(1200ms);  // past the sync spacing
+    const TXID before = local_txid();
+    app.Exec(InsertBlobs(1, 100));
+    EXPECT_TRUE(WaitFor([&] { return local_txid() > before; }, 8s)) << "round " << round;
+  }
+  ASSERT_TRUE(store.Close().ok());
+}
+
 TEST_F(StoreTest, CompactionSnapshotAndRestoreAtEveryTxid) {
   AppDb app(db_path_);
   app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
