@@ -4,7 +4,9 @@
  *       Transactions of N rows (INSERT, or UPDATE of random ids in [1,MAXID]) for S seconds, at saturation
  *       (rate 0) or paced. Prints one JSON object: throughput, commit latency p50/p99/max (whole
  *       BEGIN..COMMIT), WAL bytes appended (counted with a WAL hook that also does SQLite's autocheckpoint)
- *       and the process's write_bytes from /proc/self/io.
+ *       and the process's write_bytes from /proc/self/io. With --slow-ms MS, every transaction slower
+ *       than MS is reported on stderr: BEGIN wait, statements, COMMIT, and of the COMMIT the time its
+ *       autocheckpoint took and the frames it backfilled (a replicator's read mark decides how many).
  *   loadgen fill DB --mib M [--payload B]
  *       Creates table t and fills it to about M MiB with 1,000-row transactions.
  *   loadgen lag DB --replica DIR --commits N [--interval-ms I] [--restore-cmd CMD --restored PATH]
@@ -98,11 +100,21 @@ static double pct(double* v, long n, double p) {
 /* ---- WAL accounting: SQLite's default autocheckpoint plus a count of the frames appended. */
 static long long wal_frames = 0;
 static int wal_last = 0;
+/* The autocheckpoint of the current commit: its time and the frames it backfilled (for --slow-ms). */
+static double ckpt_ms = 0;
+static int ckpt_frames = 0, ckpt_backfilled = 0;
 static int wal_hook(void* arg, sqlite3* db, const char* name, int nframe) {
   (void)arg;
   wal_frames += nframe >= wal_last ? nframe - wal_last : nframe;
   wal_last = nframe;
-  if (nframe >= 1000) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (nframe >= 1000) {
+    int log = 0, copied = 0;
+    double t0 = now_s();
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    ckpt_ms = (now_s() - t0) * 1e3;
+    ckpt_frames = copied >= ckpt_backfilled ? copied - ckpt_backfilled : copied;  /* the WAL restarted */
+    ckpt_backfilled = copied;
+  }
   return SQLITE_OK;
 }
 
@@ -164,13 +176,18 @@ static int cmd_write(const char* path, int argc, char** argv) {
       sqlite3_reset(st);
     }
     double t_commit = now_s();
+    ckpt_ms = 0;
+    ckpt_frames = 0;
     exec_sql(db, "COMMIT");
     double t1 = now_s();
     if (slow_ms > 0 && (t1 - t0) * 1e3 > slow_ms) {
       struct timespec wall;
       clock_gettime(CLOCK_REALTIME, &wall);
-      fprintf(stderr, "slow txn at %ld.%03ld: begin %.1f ms, statements %.1f ms, commit %.1f ms\n", (long)wall.tv_sec,
-              wall.tv_nsec / 1000000, (t_begun - t0) * 1e3, (t_commit - t_begun) * 1e3, (t1 - t_commit) * 1e3);
+      fprintf(stderr,
+              "slow txn at %ld.%03ld: begin %.1f ms, statements %.1f ms, commit %.1f ms (of it autocheckpoint %.1f ms, "
+              "%d frames backfilled)\n",
+              (long)wall.tv_sec, wall.tv_nsec / 1000000, (t_begun - t0) * 1e3, (t_commit - t_begun) * 1e3,
+              (t1 - t_commit) * 1e3, ckpt_ms, ckpt_frames);
     }
     if (update_max == 0) {
       last_id = sqlite3_last_insert_rowid(db);

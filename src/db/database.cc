@@ -23,6 +23,10 @@ constexpr int kSnapshotSyncAttempts = 3;
 constexpr std::chrono::milliseconds kBarrierAttempt{10};
 // How long a checkpoint waits for another connection's checkpoint to finish.
 constexpr std::chrono::milliseconds kCheckpointBusyWait{200};
+// A sync writing a big file hands our read mark on every this many WAL pages and before its fsync (SQLite's
+// default autocheckpoint threshold): the application's autocheckpoint then backfills about as much at a
+// time as it does without us. A smaller file is quick to write.
+constexpr uint32_t kHandOffFrames = 1000;
 // Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
 constexpr int kMaxChunksPerSyncToEnd = 1000;
 
@@ -271,6 +275,15 @@ Status Database::AdvanceReadLockLocked() {
   return Status::OK();
 }
 
+Status Database::AdvanceReadLockIfIdle() {
+  std::unique_lock<std::mutex> lock(exec_mu_, std::try_to_lock);
+  if (!lock.owns_lock() || !initialized_ || !read_tx_open_) return Status::OK();
+  if (!TryLockCheckpointExclusive()) return Status::OK();
+  Status s = AdvanceReadLockLocked();
+  UnlockCheckpointExclusive();
+  return s;
+}
+
 Status Database::BumpSeqLocked() {
   return checkpoint_conn_.Exec(
       "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1;");
@@ -392,6 +405,7 @@ Result<int> Database::Sync() {
         auto info = fs_->Stat(wal_path());
         orig_wal_size = info.ok() ? static_cast<int64_t>(info->size) : 0;
       }
+      hand_off_during_sync_ = true;
       auto result = SyncOnceLocked(options_.max_sync_wal_bytes, /*from_checkpoint=*/false,
                                    /*force_snapshot=*/false, &limited);
       // A WAL restarted under us (see CheckWalNotRestarted) discarded that file; the next attempt reads
@@ -400,6 +414,7 @@ Result<int> Database::Sync() {
            attempt++) {
         result = SyncOnceLocked(options_.max_sync_wal_bytes, false, false, &limited);
       }
+      hand_off_during_sync_ = false;
       if (!result.ok()) {
         if (result.status().IsDiskFull() && ++consecutive_disk_full_ >= kDiskFullSweepThreshold) {
           SweepTempFiles(fs_, meta_path_);
@@ -553,16 +568,22 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
   LS_ASSIGN_OR_RETURN(auto hdr0, ReadWalHeader());
 
   // Copy everything pending into L0 first.
-  auto sync_all = [&](bool force_snapshot) -> Status {
+  // Outside the barrier the application keeps writing: the syncs before it hand our read mark on before
+  // each fsync (see WriteL0Locked), or the application's next autocheckpoint would backfill everything
+  // written during this whole procedure at once.
+  auto sync_all = [&](bool force_snapshot, bool hand_off = false) -> Status {
+    hand_off_during_sync_ = hand_off;
     bool limited = true;
-    while (limited) {
-      LS_ASSIGN_OR_RETURN(bool wrote, SyncOnceLocked(0, /*from_checkpoint=*/true, force_snapshot, &limited));
-      (void)wrote;
+    Status s;
+    while (limited && s.ok()) {
+      s = SyncOnceLocked(0, /*from_checkpoint=*/true, force_snapshot, &limited).status();
       force_snapshot = false;
     }
-    return Status::OK();
+    hand_off_during_sync_ = false;
+    return s;
   };
-  LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
+  const bool passive = mode == CheckpointMode::kPassive;
+  LS_RETURN_IF_ERROR(sync_all(false, passive).WithContext("pre-checkpoint sync"));
   if (mode == CheckpointMode::kPassive) {
     // Backfill what we have synced before taking the barrier (which blocks the application's writers),
     // then catch up with the commits made meanwhile: the barrier then only covers the commits since that
@@ -570,7 +591,7 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
     // autocheckpoint is backfilling already.
     LS_RETURN_IF_ERROR(AdvanceReadLockLocked().WithContext("advance read lock"));
     LS_RETURN_IF_ERROR(ExecCheckpoint(mode).WithContext("checkpoint before barrier"));
-    LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
+    LS_RETURN_IF_ERROR(sync_all(false, true).WithContext("pre-checkpoint sync"));
     LS_RETURN_IF_ERROR(AdvanceReadLockLocked().WithContext("advance read lock"));
   }
 
@@ -594,7 +615,7 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
       busy_wait_limit_ = options_.busy_timeout;
       if (s.ok() || s.code() != StatusCode::kBusy || std::chrono::steady_clock::now() >= deadline) break;
       rollback_barrier();
-      LS_RETURN_IF_ERROR(sync_all(false).WithContext("pre-checkpoint sync"));
+      LS_RETURN_IF_ERROR(sync_all(false, true).WithContext("pre-checkpoint sync"));
       LS_RETURN_IF_ERROR(AdvanceReadLockLocked().WithContext("advance read lock"));
     }
     if (s.ok()) s = sync_all(false);
@@ -703,6 +724,17 @@ void Database::UnlockCheckpointShared() {
   std::lock_guard<std::mutex> lock(chk_mu_);
   chk_shared_--;
   chk_cv_.notify_all();
+}
+
+void Database::HandOffDuringSyncLocked() {
+  if (!hand_off_during_sync_ || !NoSnapshotStreamHoldsCheckpointLock()) return;
+  if (AdvanceReadLockLocked().ok()) handed_off_during_sync_ = true;
+}
+
+bool Database::NoSnapshotStreamHoldsCheckpointLock() {
+  std::lock_guard<std::mutex> lock(chk_mu_);
+  // Held exclusively, it is our checkpoint's; shared once, our sync's (syncs are serialized).
+  return chk_exclusive_ || chk_shared_ == 1;
 }
 
 bool Database::TryLockCheckpointExclusive() {
@@ -912,6 +944,7 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   (void)fs_->Chown(tmp_path, db_uid_, db_gid_);
   if (v.snapshotting && commit >= options_.compress_parallel_pages) stream.Begin(txid, tmp_path);
 
+  handed_off_during_sync_ = false;
   ltx::Header header;
   header.flags = ltx::kHeaderFlagNoChecksum;
   header.page_size = ps;
@@ -931,6 +964,8 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   if (stream.file()) sink = &progress.emplace(*sink, *stream.file());
   Status s = WriteL0Pages(*sink, header, *wal_file, map, v.snapshotting, v.prev_commit);
   if (s.ok()) s = CheckWalNotRestarted(*wal_file, wal_header.salts);
+  // Every page is read: hand our read mark on before the fsync (tens of milliseconds for a big file).
+  if (s.ok() && !v.snapshotting && size >= WalSizeThreshold(kHandOffFrames)) HandOffDuringSyncLocked();
   if (s.ok()) s = out->Sync();
   if (s.ok()) s = out->Close();
   if (!s.ok()) return stage_error(s, "write");
@@ -950,7 +985,8 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
   state_.last_synced_wal_offset = v.offset + size;
   state_.wal_bytes_synced += static_cast<uint64_t>(size);
   state_.last_synced_salts = reader.salts();
-  if (!*limited) state_.synced_past_read_lock = true;
+  // After a hand-off during this sync our read transaction began past this file's end.
+  if (!*limited && !handed_off_during_sync_) state_.synced_past_read_lock = true;
   auto wal_now = fs_->Stat(wal_path());
   state_.synced_to_wal_end = wal_now.ok() && static_cast<uint64_t>(v.offset + size) == wal_now->size;
   stream.End(Status::OK());  // after SetCachedPosLocked: a reader at its end finds the file is Pos()
@@ -1050,6 +1086,17 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
       pgno = end;
     }
   } else {
+    // A big incremental file hands our read mark on every kHandOffFrames pages (see "Checkpoints" in
+    // docs/engine.md), unless it reads pages from the database file: the application may backfill up to
+    // the new mark, past the end of this file.
+    const uint64_t growth_pages =
+        header.commit > prev_commit
+            ? header.commit - prev_commit - (lock_pgno > prev_commit && lock_pgno <= header.commit)
+            : 0;
+    const uint64_t growth_in_map = static_cast<uint64_t>(
+        std::distance(map.pages.upper_bound(prev_commit), map.pages.upper_bound(header.commit)));
+    const bool reads_database = growth_in_map < growth_pages;
+    size_t since_hand_off = 0;
     auto it = map.pages.begin();
     // Merge the page map's pgnos with the growth range, ascending.
     uint32_t growth = prev_commit + 1;
@@ -1075,6 +1122,11 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
       }
       LS_RETURN_IF_ERROR(encode_wal_run(pgno, first_offset, count));
       it = end;
+      since_hand_off += count;
+      if (!reads_database && since_hand_off >= kHandOffFrames) {
+        HandOffDuringSyncLocked();
+        since_hand_off = 0;
+      }
     }
   }
   return enc.Close();

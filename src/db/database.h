@@ -95,6 +95,11 @@ class Database {
   // checkpoint policy. A no-op returning 0 if the database file does not exist. Returns files written.
   Result<int> Sync();
 
+  // Moves our read mark to the current end of the WAL (see "Checkpoints" in docs/engine.md), unless a
+  // sync, a checkpoint or a snapshot stream is running (each of them hands off itself when it is done,
+  // or must not be disturbed). Never waits for them.
+  Status AdvanceReadLockIfIdle();
+
   // Runs the checkpoint procedure of §3.6 now.
   Status Checkpoint(CheckpointMode mode);
 
@@ -194,6 +199,10 @@ class Database {
   void LockCheckpointShared();
   void UnlockCheckpointShared();
   bool TryLockCheckpointExclusive();
+  // Moves the read mark on in the middle of a sync, if it may (hand_off_during_sync_, no snapshot stream).
+  void HandOffDuringSyncLocked();
+  // REQUIRES: the caller (a sync or a checkpoint) holds it. True if no snapshot stream holds it as well.
+  bool NoSnapshotStreamHoldsCheckpointLock();
   void UnlockCheckpointExclusive();
 
   const DbOptions options_;
@@ -213,6 +222,10 @@ class Database {
   std::chrono::milliseconds busy_wait_limit_{0};             // and how long it may last
   SqliteConn checkpoint_conn_;                               // PRAGMA wal_checkpoint and seq bumps
   bool read_tx_open_ = false;
+  // Set by Sync() and a PASSIVE checkpoint's syncs before its barrier, never by OpenSnapshot's: a big
+  // incremental file of theirs hands our read mark on while it is written (HandOffDuringSyncLocked).
+  bool hand_off_during_sync_ = false;
+  bool handed_off_during_sync_ = false;          // by the file being written now
   std::unique_ptr<RandomAccessReader> db_file_;  // one long-lived fd; never reopened (POSIX lock semantics)
   uint32_t db_mode_ = 0600, dir_mode_ = 0700;
   uint32_t db_uid_ = 0, db_gid_ = 0;

@@ -132,6 +132,7 @@ class Store {
   // Database::Sync, recovering from a corrupt local L0 (reset + catch up with the replica + snapshot).
   Result<int> SyncDatabase(DbHandle& h);
   SteadyTime RunSync(DbHandle& h);
+  SteadyTime RunHandOff(DbHandle& h);
   SteadyTime RunUpload(DbHandle& h);
   SteadyTime RunCompaction(DbHandle& h, int level);
   SteadyTime RunSnapshot(DbHandle& h);

@@ -13,8 +13,8 @@ namespace litestream {
 namespace {
 
 using testing::AppDb;
-using testing::InsertBlobs;
 using testing::ApplyLtxFiles;
+using testing::InsertBlobs;
 using testing::MakeTempDir;
 using testing::QueryFile;
 
@@ -296,6 +296,40 @@ TEST_F(DatabaseTest, SnapshotMixesFileRunsAndWalPagesOnCompressionThreads) {
     EXPECT_EQ(HeaderOf(LocalL0()[0]).min_txid, 1u);
     ExpectReplicaEquals(app);
   }
+}
+
+}  // namespace
+}  // namespace litestream
+
+namespace litestream {
+namespace {
+
+// The application's own checkpoint may backfill up to our read mark, and no further; the mark moves to
+// the WAL end after a sync that wrote a file and on AdvanceReadLockIfIdle.
+TEST_F(DatabaseTest, ReadMarkHandOffLetsTheApplicationBackfillUpToIt) {
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb();
+  ASSERT_TRUE(db->Sync().ok());
+  // (log frames, frames backfilled) after a PASSIVE checkpoint by the application.
+  auto app_checkpoint = [&] {
+    int log = 0, backfilled = 0;
+    EXPECT_EQ(sqlite3_wal_checkpoint_v2(app.raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &backfilled),
+              SQLITE_OK);
+    return std::pair<int, int>(log, backfilled);
+  };
+  app.Exec(InsertBlobs(50, 1000));
+  auto [log1, backfilled1] = app_checkpoint();
+  EXPECT_LT(backfilled1, log1);  // our mark stops it before the new frames
+  ASSERT_TRUE(db->Sync().ok());
+  auto [log2, backfilled2] = app_checkpoint();
+  EXPECT_EQ(backfilled2, log2);  // handed off after the sync: everything is backfilled
+  app.Exec(InsertBlobs(50, 1000));
+  auto [log3, backfilled3] = app_checkpoint();
+  EXPECT_LT(backfilled3, log3);
+  ASSERT_TRUE(db->AdvanceReadLockIfIdle().ok());
+  auto [log4, backfilled4] = app_checkpoint();
+  EXPECT_EQ(backfilled4, log4);
 }
 
 }  // namespace
