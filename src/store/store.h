@@ -1,5 +1,6 @@
-// The replication service for many databases (ENGINE.md §3.3, §3.8, §4): per database a sync job,
-// an upload job, one compaction job per level, a snapshot job and an L0-retention job, all on a shared
+// The replication service for many databases (ENGINE.md §3.3, §3.8, §4): per database a sync job, a
+// read-mark hand-off job (while the WAL grows fast), an upload job, one compaction job per level, a
+// snapshot job and an L0-retention job, all on a shared
 // Scheduler with a few worker threads. A failure of one database never stops the others.
 //
 // Change detection: a one-shot inotify watch on each WAL (re-armed by every sync) kicks the sync job at

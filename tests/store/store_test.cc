@@ -49,16 +49,22 @@ class StoreTest : public ::testing::Test {
     return o.output_path;
   }
 
+  // The application's table t, and a store without background jobs (not opened yet).
+  std::unique_ptr<Store> NewStore(AppDb& app) {
+    app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+    StoreOptions options;
+    options.background_jobs = false;
+    return std::make_unique<Store>(options, Logger());
+  }
+
   std::string dir_, db_path_, replica_dir_;
   std::shared_ptr<FileStorageClient> client_;
 };
 
 TEST_F(StoreTest, ReplicatesLiveWritesPromptly) {
   AppDb app(db_path_);
-  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  StoreOptions options;
-  options.background_jobs = false;
-  Store store(options, Logger());
+  auto owned = NewStore(app);
+  Store& store = *owned;
   ASSERT_TRUE(store.Open({Entry()}).ok());
   for (int i = 0; i < 20; i++) {
     app.Exec(InsertBlobs(1, 100));
@@ -83,10 +89,8 @@ TEST_F(StoreTest, ReplicatesLiveWritesPromptly) {
 // spell is synced at once, so the WAL watch is re-armed after every sync.
 TEST_F(StoreTest, EachWriteAfterAQuietSpellIsSyncedWithoutWaitingForThePoll) {
   AppDb app(db_path_);
-  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  StoreOptions options;
-  options.background_jobs = false;
-  Store store(options, Logger());
+  auto owned = NewStore(app);
+  Store& store = *owned;
   DbEntry entry = Entry();
   entry.monitor_interval = 10s;  // syncs are spaced by a tenth of it: 1 s
   ASSERT_TRUE(store.Open({entry}).ok());
@@ -103,10 +107,8 @@ TEST_F(StoreTest, EachWriteAfterAQuietSpellIsSyncedWithoutWaitingForThePoll) {
 
 TEST_F(StoreTest, CompactionSnapshotAndRestoreAtEveryTxid) {
   AppDb app(db_path_);
-  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  StoreOptions options;
-  options.background_jobs = false;
-  Store store(options, Logger());
+  auto owned = NewStore(app);
+  Store& store = *owned;
   DbEntry entry = Entry();
   entry.monitor_interval = 0ms;  // syncs only on request
   ASSERT_TRUE(store.Open({entry}).ok());
