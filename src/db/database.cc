@@ -27,6 +27,8 @@ constexpr std::chrono::milliseconds kCheckpointBusyWait{200};
 // default autocheckpoint threshold): the application's autocheckpoint then backfills about as much at a
 // time as it does without us. A smaller file is quick to write.
 constexpr uint32_t kHandOffFrames = 1000;
+// At most one write-back of the application's WAL per this long (WriteBackWalIfWritten).
+constexpr std::chrono::milliseconds kWalWriteBackSpacing{50};
 // Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
 constexpr int kMaxChunksPerSyncToEnd = 1000;
 
@@ -267,12 +269,32 @@ void Database::ReleaseReadLockLocked() {
 // connections holds a read transaction: the WAL cannot restart under frames we have not synced.
 Status Database::AdvanceReadLockLocked() {
   if (!read_tx_open_) return AcquireReadLockLocked();
+  WriteBackWalIfWritten();
   SqliteConn* next = reader_ == &read_conn_ ? &read_conn_alt_ : &read_conn_;
   LS_RETURN_IF_ERROR(BeginReadTransaction(*next));
   (void)reader_->Exec("ROLLBACK;");
   reader_ = next;
   state_.synced_past_read_lock = false;
   return Status::OK();
+}
+
+// The application's next autocheckpoint backfills up to the mark we hand on and fsyncs the WAL inside one
+// of its commits, writing back everything appended since its previous one. Writing that back from our
+// thread first moves the wait out of its commit (small transactions at saturation 0.81x -> 0.88x the
+// no-replicator throughput, commit max halved). Not at every hand-off: the I/O's completions interrupt
+// the application while it runs, on the CPU that takes the disk's interrupts, and a write-back every
+// hand-off raised commit p99 1.5x -> 2.2x the no-replicator one (at most one per 50 ms: 1.67x; see
+// "Checkpoints" in docs/engine.md). Only when the application wrote since the last hand-off: a backlog
+// written while we were stopped has no commit waiting on it. A hint: its failure changes nothing.
+void Database::WriteBackWalIfWritten() {
+  auto info = fs_->Stat(wal_path());
+  if (!info.ok()) return;
+  const bool written = wal_mtime_seen_ && info->mtime != *wal_mtime_seen_;
+  wal_mtime_seen_ = info->mtime;
+  const auto now = std::chrono::steady_clock::now();
+  if (!written || now - last_wal_write_back_ < kWalWriteBackSpacing) return;
+  last_wal_write_back_ = now;
+  (void)fs_->WriteBack(wal_path(), info->size);
 }
 
 Status Database::AdvanceReadLockIfIdle() {

@@ -182,6 +182,7 @@ class Database {
   // connection begins first, then the old one ends. REQUIRES: the checkpoint lock held exclusively (a
   // snapshot stream relies on the database file holding nothing newer than its read mark).
   Status AdvanceReadLockLocked();
+  void WriteBackWalIfWritten();
   Result<TXID> PosLocked();
   Status MarkLocalCorrupt(const Status& s);  // returns s
   void InvalidatePosLocked() { SetCachedPosLocked(std::nullopt); }
@@ -222,6 +223,10 @@ class Database {
   std::chrono::milliseconds busy_wait_limit_{0};             // and how long it may last
   SqliteConn checkpoint_conn_;                               // PRAGMA wal_checkpoint and seq bumps
   bool read_tx_open_ = false;
+  // WriteBackWalIfWritten's: the WAL's mtime at the last hand-off (unset before the first) and when it
+  // last wrote the WAL back.
+  std::optional<SystemTime> wal_mtime_seen_;
+  std::chrono::steady_clock::time_point last_wal_write_back_{};
   // Set by Sync() and a PASSIVE checkpoint's syncs before its barrier, never by OpenSnapshot's: a big
   // incremental file of theirs hands our read mark on while it is written (HandOffDuringSyncLocked).
   bool hand_off_during_sync_ = false;

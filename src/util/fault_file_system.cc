@@ -161,6 +161,11 @@ Status FaultFileSystem::SyncDir(const std::string& path) {
   return base_->SyncDir(path);
 }
 
+Status FaultFileSystem::WriteBack(const std::string& path, uint64_t length) {
+  LS_RETURN_IF_ERROR(Check(FaultOp::kSync, path));
+  return base_->WriteBack(path, length);
+}
+
 Result<std::vector<std::string>> FaultFileSystem::ListDir(const std::string& path) {
   LS_RETURN_IF_ERROR(Check(FaultOp::kList, path));
   return base_->ListDir(path);

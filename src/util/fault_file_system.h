@@ -76,6 +76,7 @@ class FaultFileSystem final : public FileSystem {
   Status SetTimes(const std::string& path, SystemTime time) override;
   Status Chown(const std::string& path, uint32_t uid, uint32_t gid) override;
   Status Truncate(const std::string& path, uint64_t size) override;
+  Status WriteBack(const std::string& path, uint64_t length) override;
 
  private:
   struct Rule {

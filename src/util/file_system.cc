@@ -326,6 +326,22 @@ class PosixFileSystem final : public FileSystem {
     return s;
   }
 
+  Status WriteBack(const std::string& path, uint64_t length) override {
+    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    length -= length % page;
+    if (length == 0) return Status::OK();  // sync_file_range's 0 would mean "to the end of the file"
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus("open", path);
+    // EINVAL/ENOSYS (no support) is not an error: this is a hint.
+    (void)RetryEintr([&] {
+      return ::sync_file_range(
+          fd, 0, static_cast<off_t>(length),
+          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    });
+    ::close(fd);
+    return Status::OK();
+  }
+
   Result<std::vector<std::string>> ListDir(const std::string& path) override {
     DIR* dir = ::opendir(path.c_str());
     if (dir == nullptr) return ErrnoStatus("list", path);

@@ -113,6 +113,15 @@ class FileSystem {
   virtual Status Chown(const std::string& path, uint32_t uid, uint32_t gid) = 0;
   // truncate(2): sets the file's size, cutting or extending with zeros.
   virtual Status Truncate(const std::string& path, uint64_t size) = 0;
+  // Writes the dirty cached pages wholly within a file's first `length` bytes back to storage and waits
+  // for it, without flushing metadata or the disk cache: not durability, just less left for the next
+  // fsync of it. Meant for someone else's file (the application's WAL): the page its writer may be
+  // filling is left out. A hint: without sync_file_range(2) it does nothing; the default does nothing.
+  virtual Status WriteBack(const std::string& path, uint64_t length) {
+    (void)path;
+    (void)length;
+    return Status::OK();
+  }
 };
 
 // Writes `path` atomically: writes path + ".tmp", fsyncs it, renames it over `path` and fsyncs the parent

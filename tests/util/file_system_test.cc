@@ -472,6 +472,23 @@ TEST_F(FileSystemTest, TruncateCutsAndExtends) {
   EXPECT_TRUE(fs_->Truncate(dir_ + "/missing", 0).IsNotFound());
 }
 
+TEST_F(FileSystemTest, WriteBackFlushesAnotherWritersFileAndMissingIsNotFound) {
+  // Another process's file, written through its own descriptor and not synced (the application's WAL).
+  const std::string path = dir_ + "/wal";
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  std::vector<uint8_t> data(1 << 20, 0x5a);
+  ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  EXPECT_TRUE(fs_->WriteBack(path, data.size() / 2).ok());
+  EXPECT_TRUE(fs_->WriteBack(path, 0).ok());
+  ASSERT_EQ(::write(fd, data.data(), 3), 3);  // the writer carries on
+  ::close(fd);
+  auto back = ReadFileToVector(*fs_, path, 2 << 20);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->size(), data.size() + 3);
+  EXPECT_TRUE(fs_->WriteBack(dir_ + "/missing", 1 << 20).IsNotFound());
+}
+
 TEST_F(FileSystemTest, WriteFileAtomicReplacesContent) {
   const std::string path = dir_ + "/state";
   auto v1 = Bytes("first");
