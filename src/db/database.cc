@@ -284,8 +284,8 @@ Status Database::AdvanceReadLockLocked() {
 // no-replicator throughput, commit max halved). Not at every hand-off: the I/O's completions interrupt
 // the application while it runs, on the CPU that takes the disk's interrupts, and a write-back every
 // hand-off raised commit p99 1.5x -> 2.2x the no-replicator one (at most one per 50 ms: 1.67x; see
-// "Checkpoints" in docs/engine.md). Only when the application wrote since the last hand-off: a backlog
-// written while we were stopped has no commit waiting on it. A hint: its failure changes nothing.
+// "Checkpoints" in docs/engine.md). Only when the application wrote since the last hand-off: while we
+// catch up on a backlog it left, no commit waits on its fsync. A hint: its failure changes nothing.
 void Database::WriteBackWalIfWritten() {
   auto info = fs_->Stat(wal_path());
   if (!info.ok()) return;
