@@ -40,6 +40,12 @@ class RandomAccessReader {
   // Reads up to n bytes at offset. Returns fewer only at end of file.
   virtual Result<size_t> ReadAt(uint64_t offset, uint8_t* buf, size_t n) = 0;
   virtual Result<uint64_t> Size() = 0;
+  // ReadAt for bytes read once in a pass over a whole file (a snapshot of a database): a local file drops
+  // the pages this read brought into the page cache once they are copied (pages cached before stay), so
+  // the pass neither evicts the application's cached pages nor leaves a file's worth of them behind.
+  virtual Result<size_t> ReadAtOnce(uint64_t offset, uint8_t* buf, size_t n) {
+    return ReadAt(offset, buf, n);
+  }
 };
 
 // In-memory implementations, for small objects and tests.

@@ -48,10 +48,11 @@ uint32_t ReadBE32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-// Reads exactly n bytes at offset or fails naming the file.
-Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_t n,
-                  const std::string& path) {
-  LS_ASSIGN_OR_RETURN(size_t got, file.ReadAt(offset, buf, n));
+// Reads exactly n bytes at offset or fails naming the file. `once`: a snapshot's pass over the whole
+// database file (RandomAccessReader::ReadAtOnce).
+Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_t n, const std::string& path,
+                  bool once = false) {
+  LS_ASSIGN_OR_RETURN(size_t got, once ? file.ReadAtOnce(offset, buf, n) : file.ReadAt(offset, buf, n));
   if (got != n) {
     return Status::Corruption(path + ": short read at offset " + std::to_string(offset) + ": " +
                               std::to_string(got) + " of " + std::to_string(n) + " bytes");
@@ -1076,7 +1077,8 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   ScratchBuffer run(std::max<size_t>(run_pages * size_t{ps}, run_frames * frame_size));
   auto encode_run = [&](RandomAccessReader& file, const std::string& path, uint64_t offset, size_t stride,
                         size_t skip, uint32_t pgno, size_t count) -> Status {
-    LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), count * stride, path));
+    const bool once = snapshot && &file == db_file_.get();
+    LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), count * stride, path, once));
     for (size_t i = 0; i < count; i++) {
       LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i), run.data() + i * stride + skip));
     }
@@ -1217,7 +1219,8 @@ class SnapshotReader::Pages final : public ltx::PageSource {
       LS_RETURN_IF_ERROR(
           ReadAtFull(*wal_file_, wal_pages_[wal_index_].second + kWalFrameHeaderSize, page, ps, wal_path_));
     } else {
-      LS_RETURN_IF_ERROR(ReadAtFull(*db_file_, static_cast<uint64_t>(*pgno - 1) * ps, page, ps, db_path_));
+      LS_RETURN_IF_ERROR(
+          ReadAtFull(*db_file_, static_cast<uint64_t>(*pgno - 1) * ps, page, ps, db_path_, /*once=*/true));
     }
     return true;
   }

@@ -1,6 +1,11 @@
 #include "db/sqlite_conn.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <string_view>
+
+#include "util/file_system.h"
 
 namespace litestream {
 
@@ -92,13 +97,50 @@ void SqliteConn::Close() {
 
 namespace litestream {
 
+namespace {
+
+// The first members of SQLite's unixFile (os_unix.c), the sqlite3_file of every "unix*" VFS. SQLite has no
+// API that returns a file's descriptor.
+struct UnixFilePrefix {
+  const sqlite3_io_methods* methods;
+  sqlite3_vfs* vfs;
+  void* inode;
+  int fd;
+};
+
+// SQLite's descriptor of `file`, the main file of `db`, or -1 unless that is certain: the connection's VFS
+// is one of SQLite's unix VFSes, the file names that VFS where a unixFile does, and the descriptor is open
+// on `path`'s inode.
+int UnixFileDescriptor(sqlite3* db, sqlite3_file* file, const std::string& path) {
+  sqlite3_vfs* vfs = nullptr;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs) != SQLITE_OK || vfs == nullptr ||
+      vfs->zName == nullptr || !std::string_view(vfs->zName).starts_with("unix")) {
+    return -1;
+  }
+  const auto* prefix = reinterpret_cast<const UnixFilePrefix*>(file);
+  struct stat by_fd, by_path;
+  if (prefix->vfs != vfs || ::fstat(prefix->fd, &by_fd) != 0 || ::stat(path.c_str(), &by_path) != 0 ||
+      by_fd.st_dev != by_path.st_dev || by_fd.st_ino != by_path.st_ino) {
+    return -1;
+  }
+  return prefix->fd;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteMainFile>> SqliteMainFile::Open(sqlite3* db, std::string path) {
   sqlite3_file* file = nullptr;
   int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file);
   if (rc != SQLITE_OK || file == nullptr || file->pMethods == nullptr) {
     return Status::IOError(path + ": cannot get SQLite's file handle");
   }
-  return std::unique_ptr<SqliteMainFile>(new SqliteMainFile(file, std::move(path)));
+  const int fd = UnixFileDescriptor(db, file, path);
+  return std::unique_ptr<SqliteMainFile>(new SqliteMainFile(file, fd, std::move(path)));
+}
+
+Result<size_t> SqliteMainFile::ReadAtOnce(uint64_t offset, uint8_t* buf, size_t n) {
+  if (fd_ < 0) return ReadAt(offset, buf, n);
+  return PreadAll(fd_, offset, buf, n, path_, &drop_behind_);
 }
 
 Result<size_t> SqliteMainFile::ReadAt(uint64_t offset, uint8_t* buf, size_t n) {

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -56,12 +57,18 @@ class SqliteMainFile final : public RandomAccessReader {
  public:
   static Result<std::unique_ptr<SqliteMainFile>> Open(sqlite3* db, std::string path);
   Result<size_t> ReadAt(uint64_t offset, uint8_t* buf, size_t n) override;
+  // On SQLite's unix VFS, a read of SQLite's own descriptor that drops the pages it cached (PreadAll);
+  // elsewhere ReadAt.
+  Result<size_t> ReadAtOnce(uint64_t offset, uint8_t* buf, size_t n) override;
   Result<uint64_t> Size() override;
 
  private:
-  SqliteMainFile(sqlite3_file* file, std::string path) : file_(file), path_(std::move(path)) {}
+  SqliteMainFile(sqlite3_file* file, int fd, std::string path)
+      : file_(file), fd_(fd), path_(std::move(path)) {}
   sqlite3_file* file_;
+  const int fd_;  // SQLite's descriptor of the file, -1 if unknown; never closed here
   std::string path_;
+  std::atomic<bool> drop_behind_{true};
 };
 
 }  // namespace litestream

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +33,39 @@ auto RetryEintr(F f) -> decltype(f()) {
   return r;
 }
 
+}  // namespace
+
+// Linux 6.14's uncached buffered I/O flag; glibc 2.36's headers predate it.
+#ifndef RWF_DONTCACHE
+#define RWF_DONTCACHE 0x00000080
+#endif
+
+Result<size_t> PreadAll(int fd, uint64_t offset, uint8_t* buf, size_t n, const std::string& path,
+                        std::atomic<bool>* drop_behind) {
+  size_t done = 0;
+  while (done < n) {
+    const off_t at = off_t(offset + done);
+    ssize_t got = -1;
+    if (drop_behind != nullptr && drop_behind->load(std::memory_order_relaxed)) {
+      struct iovec iov = {buf + done, n - done};
+      got = RetryEintr([&] { return ::preadv2(fd, &iov, 1, at, RWF_DONTCACHE); });
+      // An older kernel, or a file system without it: from now on an ordinary read.
+      if (got < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+        drop_behind->store(false, std::memory_order_relaxed);
+        continue;
+      }
+    } else {
+      got = RetryEintr([&] { return ::pread(fd, buf + done, n - done, at); });
+    }
+    if (got < 0) return ErrnoStatus("read", path);
+    if (got == 0) break;
+    done += size_t(got);
+  }
+  return done;
+}
+
+namespace {
+
 class PosixRandomAccessFile final : public RandomAccessFile {
  public:
   PosixRandomAccessFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -40,14 +74,10 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   PosixRandomAccessFile& operator=(const PosixRandomAccessFile&) = delete;
 
   Result<size_t> ReadAt(uint64_t offset, uint8_t* buf, size_t n) override {
-    size_t done = 0;
-    while (done < n) {
-      ssize_t got = RetryEintr([&] { return ::pread(fd_, buf + done, n - done, off_t(offset + done)); });
-      if (got < 0) return ErrnoStatus("read", path_);
-      if (got == 0) break;
-      done += size_t(got);
-    }
-    return done;
+    return PreadAll(fd_, offset, buf, n, path_);
+  }
+  Result<size_t> ReadAtOnce(uint64_t offset, uint8_t* buf, size_t n) override {
+    return PreadAll(fd_, offset, buf, n, path_, &drop_behind_);
   }
 
   Result<uint64_t> Size() override {
@@ -59,6 +89,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
  private:
   const int fd_;
   const std::string path_;
+  std::atomic<bool> drop_behind_{true};
 };
 
 class PosixSequentialFile final : public Reader {

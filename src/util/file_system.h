@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -148,6 +149,14 @@ std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to);
 // large (a file system zeroes the rest of every page-cache folio a small write starts), whatever pieces the
 // Reader returns. Returns the bytes written, prefix included.
 Result<uint64_t> CopyInChunks(const uint8_t* prefix, size_t prefix_size, Reader& from, Writer& to);
+
+// pread(2) of a file descriptor until n bytes or the end of the file (RandomAccessReader::ReadAt's
+// contract). With `drop_behind` (a per-file flag, true until the kernel refuses it) the reads are
+// preadv2(RWF_DONTCACHE), for RandomAccessReader::ReadAtOnce: the pages they bring into the page cache are
+// dropped once copied (Linux 6.14+); where the kernel or the file system refuses the flag, the flag is
+// cleared and the reads are ordinary ones.
+Result<size_t> PreadAll(int fd, uint64_t offset, uint8_t* buf, size_t n, const std::string& path,
+                        std::atomic<bool>* drop_behind = nullptr);
 
 // "a/b/c" -> "a/b"; "c" -> "."; "/c" -> "/". Trailing slashes are ignored.
 std::string DirName(const std::string& path);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <thread>
 
+#include "support/page_cache.h"
 #include "support/paths.h"
 #include "util/clock.h"
 #include "util/fault_file_system.h"
@@ -22,6 +23,11 @@
 
 namespace litestream {
 namespace {
+
+using testing::CachedPages;
+using testing::CachePage;
+using testing::EvictFromPageCache;
+using testing::TakesDropBehindReads;
 
 std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
@@ -225,27 +231,6 @@ TEST_F(FileSystemTest, WriteOnceFileCanBeWrittenAfterASync) {
   EXPECT_TRUE(std::string(back->begin(), back->end()) == a + b);
 }
 
-// Pages of `path` in the page cache.
-size_t CachedPages(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size == 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  if (map == MAP_FAILED) return 0;
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> in_core((static_cast<size_t>(st.st_size) + page - 1) / page);
-  size_t cached = 0;
-  if (::mincore(map, static_cast<size_t>(st.st_size), in_core.data()) == 0) {
-    for (unsigned char c : in_core) cached += c & 1;
-  }
-  ::munmap(map, static_cast<size_t>(st.st_size));
-  return cached;
-}
-
 // On a disk that takes O_DIRECT (not tmpfs, which is the page cache, nor a file system that refuses it) a
 // big write-once file leaves at most its tail block in the page cache, and a small one is written through
 // the cache whole.
@@ -271,6 +256,40 @@ TEST_F(FileSystemTest, WriteOnceFileBypassesThePageCacheOnADisk) {
   auto back = ReadFileToVector(*fs_, big, 8 << 20);
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(std::string(back->begin(), back->end()) == Pattern(4 * kScratchBytes + 100, 5));
+}
+
+// ReadAtOnce returns what ReadAt returns (fewer bytes only at the end of the file). Where the kernel drops
+// what such a read cached, a pass over an evicted file leaves next to none of it in the page cache, while a
+// page that was cached before stays.
+TEST_F(FileSystemTest, ReadAtOnceReadsLikeReadAtAndDropsWhatItCached) {
+  const std::string path = dir_ + "/db";
+  const size_t size = 4 * kScratchBytes + 4096;
+  WriteFile(path, Pattern(size, 7));
+  EvictFromPageCache(path);
+  CachePage(path, 0);  // cached before the pass
+  auto file = fs_->OpenRandomAccess(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+
+  std::string back;
+  std::vector<uint8_t> piece(kScratchBytes);
+  for (uint64_t offset = 0;; offset += piece.size()) {
+    auto got = (*file)->ReadAtOnce(offset, piece.data(), piece.size());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    back.append(reinterpret_cast<const char*>(piece.data()), *got);
+    if (*got < piece.size()) break;
+  }
+  EXPECT_TRUE(back == Pattern(size, 7));
+  auto past_end = (*file)->ReadAtOnce(size, piece.data(), piece.size());
+  ASSERT_TRUE(past_end.ok());
+  EXPECT_EQ(*past_end, 0u);
+
+  if (TakesDropBehindReads(path)) {
+    // Page 0 stays; of the rest, at most a few pages the kernel could not drop at once.
+    const size_t pages = size / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t cached = CachedPages(path);
+    EXPECT_GE(cached, 1u);
+    EXPECT_LT(cached, pages / 10) << "of " << pages << " pages";
+  }
 }
 
 TEST_F(FileSystemTest, WriteOnceInAMissingDirectoryIsNotFound) {

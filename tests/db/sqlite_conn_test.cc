@@ -1,0 +1,78 @@
+// SqliteMainFile: reading a database file through SQLite's own handle on it.
+#include "db/sqlite_conn.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/page_cache.h"
+#include "support/paths.h"
+#include "support/sqlite_util.h"
+
+namespace litestream {
+namespace {
+
+using testing::AppDb;
+using testing::CachedPages;
+using testing::EvictFromPageCache;
+using testing::InsertBlobs;
+using testing::MakeTempDir;
+using testing::TakesDropBehindReads;
+
+std::vector<uint8_t> ReadWhole(RandomAccessReader& file, bool once) {
+  std::vector<uint8_t> out;
+  std::vector<uint8_t> piece(256 * 1024);
+  for (uint64_t offset = 0;; offset += piece.size()) {
+    auto got = once ? file.ReadAtOnce(offset, piece.data(), piece.size())
+                    : file.ReadAt(offset, piece.data(), piece.size());
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    if (!got.ok()) return out;
+    out.insert(out.end(), piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(*got));
+    if (*got < piece.size()) return out;
+  }
+}
+
+// On SQLite's unix VFS a pass of ReadAtOnce reads SQLite's own descriptor: the bytes ReadAt returns, and,
+// where the kernel drops what such a read cached, next to none of the file left in the page cache (a read
+// through SQLite's xRead would leave all of it).
+TEST(SqliteMainFileTest, ReadAtOnceReadsSqlitesDescriptorAndDropsWhatItCached) {
+  const std::string path = MakeTempDir("sqlite-main-file") + "/app.db";
+  AppDb app(path);
+  app.Exec("CREATE TABLE t(v BLOB);" + InsertBlobs(300, 3000) + "PRAGMA wal_checkpoint(TRUNCATE);");
+  auto conn = SqliteConn::Open(path, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  auto file = SqliteMainFile::Open(conn->raw(), path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+
+  const std::vector<uint8_t> expected = ReadWhole(**file, /*once=*/false);
+  ASSERT_EQ(expected.size(), std::filesystem::file_size(path));
+  ASSERT_GT(expected.size(), 1u << 20);
+  EvictFromPageCache(path);
+  EXPECT_TRUE(ReadWhole(**file, /*once=*/true) == expected);
+  if (TakesDropBehindReads(path)) {  // a few pages the kernel could not drop at once may stay
+    EXPECT_LT(CachedPages(path), expected.size() / 4096 / 10) << "of " << expected.size() / 4096 << " pages";
+  }
+}
+
+// A database behind another VFS (here SQLite's in-memory memdb) has no descriptor to read: ReadAtOnce is
+// ReadAt through SQLite's xRead.
+TEST(SqliteMainFileTest, ReadAtOnceOnAnotherVfsReadsThroughSqlite) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2("file:/sqlite-main-file-test?vfs=memdb", &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, ("CREATE TABLE t(v BLOB);" + InsertBlobs(50, 3000)).c_str(), nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  {
+    auto file = SqliteMainFile::Open(db, "memdb");
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    const std::vector<uint8_t> expected = ReadWhole(**file, /*once=*/false);
+    ASSERT_GT(expected.size(), 100u * 1024);
+    EXPECT_TRUE(ReadWhole(**file, /*once=*/true) == expected);
+  }
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace litestream

@@ -1,0 +1,61 @@
+#include "support/page_cache.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace litestream::testing {
+
+size_t CachedPages(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size == 0) {
+    if (fd >= 0) ::close(fd);
+    return 0;
+  }
+  void* map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return 0;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((static_cast<size_t>(st.st_size) + page - 1) / page);
+  size_t cached = 0;
+  if (::mincore(map, static_cast<size_t>(st.st_size), in_core.data()) == 0) {
+    for (unsigned char c : in_core) cached += c & 1;
+  }
+  ::munmap(map, static_cast<size_t>(st.st_size));
+  return cached;
+}
+
+void EvictFromPageCache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);  // only clean pages can be dropped
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+}
+
+void CachePage(const std::string& path, size_t offset) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+  uint8_t page[4096];
+  (void)::pread(fd, page, sizeof(page), static_cast<off_t>(offset));
+  ::close(fd);
+}
+
+bool TakesDropBehindReads(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  uint8_t byte = 0;
+  struct iovec iov = {&byte, 1};
+  const bool ok = ::preadv2(fd, &iov, 1, 0, 0x00000080 /* RWF_DONTCACHE */) >= 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace litestream::testing
