@@ -402,32 +402,39 @@ static int cmd_lz4(const char* path, int argc, char** argv) {
   double mib = atof(arg(argc, argv, "--mib", "64"));
   FILE* f = fopen(path, "rb");
   if (!f) die("open", path);
-  size_t want = (size_t)(mib * 1048576.0);
-  unsigned char* in = malloc(want);
-  size_t got = fread(in, 1, want, f);
-  fclose(f);
-  got -= got % 4096;
-  if (got == 0) die("lz4", "input too small");
-  size_t pages = got / 4096;
+  /* The pages go through one 1 MiB window, as a replicator's pooled buffers take them: over buffers as big
+   * as the input, a machine whose memory is slow to map (a host that lends it page by page) measures its
+   * page faults, not LZ4. Only the compression and decompression calls are timed. */
+  enum { kWindowPages = 256 };
+  static unsigned char window[kWindowPages * 4096];
+  static char page[4096];
   int bound = LZ4_compressBound(4096);
-  char* out = malloc((size_t)bound * pages);
-  int* sizes = malloc(sizeof(int) * pages);
-  size_t total_out = 0;
-  /* Touch the output first: on a machine whose fresh memory is slow to fault in, the first write of each
-   * page would otherwise be timed as compression. */
-  memset(out, 0, (size_t)bound * pages);
-  double t0 = now_s();
-  for (size_t i = 0; i < pages; i++) {
-    sizes[i] = LZ4_compress_default((const char*)in + i * 4096, out + i * (size_t)bound, 4096, bound);
-    total_out += (size_t)sizes[i];
+  char* out = malloc((size_t)bound * kWindowPages);
+  int sizes[kWindowPages];
+  size_t want = (size_t)(mib * 1048576.0), total_in = 0, total_out = 0;
+  double compress_s = 0, decompress_s = 0;
+  while (total_in < want) {
+    size_t got = fread(window, 1, sizeof(window), f);
+    size_t pages = got / 4096;
+    if (pages == 0) break;
+    double t0 = now_s();
+    for (size_t i = 0; i < pages; i++) {
+      sizes[i] = LZ4_compress_default((const char*)window + i * 4096, out + i * (size_t)bound, 4096, bound);
+      total_out += (size_t)sizes[i];
+    }
+    double t1 = now_s();
+    for (size_t i = 0; i < pages; i++)
+      if (LZ4_decompress_safe(out + i * (size_t)bound, page, sizes[i], 4096) != 4096) die("lz4", "decompress");
+    decompress_s += now_s() - t1;
+    compress_s += t1 - t0;
+    total_in += pages * 4096;
   }
-  double t1 = now_s();
-  char page[4096];
-  for (size_t i = 0; i < pages; i++)
-    if (LZ4_decompress_safe(out + i * (size_t)bound, page, sizes[i], 4096) != 4096) die("lz4", "decompress");
-  double t2 = now_s();
-  printf("{\"bytes\": %zu, \"ratio\": %.3f, \"compress_mb_s\": %.1f, \"decompress_mb_s\": %.1f}\n", got,
-         (double)got / (double)total_out, (double)got / 1e6 / (t1 - t0), (double)got / 1e6 / (t2 - t1));
+  fclose(f);
+  if (total_in == 0) die("lz4", "input too small");
+  printf("{\"bytes\": %zu, \"ratio\": %.3f, \"compress_mb_s\": %.1f, \"decompress_mb_s\": %.1f}\n", total_in,
+         (double)total_in / (double)total_out, (double)total_in / 1e6 / compress_s,
+         (double)total_in / 1e6 / decompress_s);
+  free(out);
   return 0;
 }
 
