@@ -1070,14 +1070,14 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   const size_t frame_size = kWalFrameHeaderSize + ps;
   const std::string wal = wal_path();
   // Encodes `count` consecutive pages, pgno first, read in one request: stored `stride` bytes apart from
-  // `offset`, each page `skip` bytes into its stride (a WAL frame's page follows its header).
-  // Runs of up to 1 MiB: one system call per run rather than per page.
+  // `offset`, each page `skip` bytes into its stride (a WAL frame's page follows its header); `once` for a
+  // snapshot's pass over the database file (RandomAccessReader::ReadAtOnce). Runs of up to 1 MiB: one
+  // system call per run rather than per page.
   const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
   const size_t run_frames = std::max<size_t>(1, (size_t{1} << 20) / frame_size);
   ScratchBuffer run(std::max<size_t>(run_pages * size_t{ps}, run_frames * frame_size));
   auto encode_run = [&](RandomAccessReader& file, const std::string& path, uint64_t offset, size_t stride,
-                        size_t skip, uint32_t pgno, size_t count) -> Status {
-    const bool once = snapshot && &file == db_file_.get();
+                        size_t skip, uint32_t pgno, size_t count, bool once) -> Status {
     LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), count * stride, path, once));
     for (size_t i = 0; i < count; i++) {
       LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i), run.data() + i * stride + skip));
@@ -1085,10 +1085,11 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
     return Status::OK();
   };
   auto encode_wal_run = [&](uint32_t pgno, uint64_t frame_offset, size_t count) {
-    return encode_run(wal_file, wal, frame_offset, frame_size, kWalFrameHeaderSize, pgno, count);
+    return encode_run(wal_file, wal, frame_offset, frame_size, kWalFrameHeaderSize, pgno, count, false);
   };
   auto encode_db_run = [&](uint32_t pgno, size_t count) {
-    return encode_run(*db_file_, options_.path, static_cast<uint64_t>(pgno - 1) * ps, ps, 0, pgno, count);
+    return encode_run(*db_file_, options_.path, static_cast<uint64_t>(pgno - 1) * ps, ps, 0, pgno, count,
+                      snapshot);
   };
   if (snapshot) {
     auto wal_it = map.pages.begin();

@@ -35,11 +35,6 @@ auto RetryEintr(F f) -> decltype(f()) {
 
 }  // namespace
 
-// Linux 6.14's uncached buffered I/O flag; glibc 2.36's headers predate it.
-#ifndef RWF_DONTCACHE
-#define RWF_DONTCACHE 0x00000080
-#endif
-
 Result<size_t> PreadAll(int fd, uint64_t offset, uint8_t* buf, size_t n, const std::string& path,
                         std::atomic<bool>* drop_behind) {
   size_t done = 0;
@@ -48,7 +43,7 @@ Result<size_t> PreadAll(int fd, uint64_t offset, uint8_t* buf, size_t n, const s
     ssize_t got = -1;
     if (drop_behind != nullptr && drop_behind->load(std::memory_order_relaxed)) {
       struct iovec iov = {buf + done, n - done};
-      got = RetryEintr([&] { return ::preadv2(fd, &iov, 1, at, RWF_DONTCACHE); });
+      got = RetryEintr([&] { return ::preadv2(fd, &iov, 1, at, kRwfDontCache); });
       // An older kernel, or a file system without it: from now on an ordinary read.
       if (got < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
         drop_behind->store(false, std::memory_order_relaxed);

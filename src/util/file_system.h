@@ -150,6 +150,9 @@ std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to);
 // Reader returns. Returns the bytes written, prefix included.
 Result<uint64_t> CopyInChunks(const uint8_t* prefix, size_t prefix_size, Reader& from, Writer& to);
 
+// preadv2(2)'s RWF_DONTCACHE (Linux 6.14's uncached buffered I/O); glibc 2.36's headers predate it.
+inline constexpr int kRwfDontCache = 0x00000080;
+
 // pread(2) of a file descriptor until n bytes or the end of the file (RandomAccessReader::ReadAt's
 // contract). With `drop_behind` (a per-file flag, true until the kernel refuses it) the reads are
 // preadv2(RWF_DONTCACHE), for RandomAccessReader::ReadAtOnce: the pages they bring into the page cache are

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "util/file_system.h"
+
 namespace litestream::testing {
 
 size_t CachedPages(const std::string& path) {
@@ -53,7 +55,7 @@ bool TakesDropBehindReads(const std::string& path) {
   if (fd < 0) return false;
   uint8_t byte = 0;
   struct iovec iov = {&byte, 1};
-  const bool ok = ::preadv2(fd, &iov, 1, 0, 0x00000080 /* RWF_DONTCACHE */) >= 0;
+  const bool ok = ::preadv2(fd, &iov, 1, 0, kRwfDontCache) >= 0;
   ::close(fd);
   return ok;
 }
