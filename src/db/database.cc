@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ltx/page_index.h"
+#include "util/read_ahead.h"
 #include "util/scratch.h"
 #include "wal/reader.h"
 
@@ -27,6 +28,8 @@ constexpr std::chrono::milliseconds kCheckpointBusyWait{200};
 // default autocheckpoint threshold): the application's autocheckpoint then backfills about as much at a
 // time as it does without us. A smaller file is quick to write.
 constexpr uint32_t kHandOffFrames = 1000;
+// A snapshot's runs of pages (1 MiB each) in memory at once: the one being encoded and the ones read ahead.
+constexpr size_t kSnapshotReadAhead = 3;
 // At most one write-back of the application's WAL per this long (WriteBackWalIfWritten).
 constexpr std::chrono::milliseconds kWalWriteBackSpacing{50};
 // Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
@@ -1069,89 +1072,109 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   LS_RETURN_IF_ERROR(enc.EncodeHeader(header));
   const size_t frame_size = kWalFrameHeaderSize + ps;
   const std::string wal = wal_path();
-  // Encodes `count` consecutive pages, pgno first, read in one request: stored `stride` bytes apart from
-  // `offset`, each page `skip` bytes into its stride (a WAL frame's page follows its header); `once` for a
-  // snapshot's pass over the database file (RandomAccessReader::ReadAtOnce). Runs of up to 1 MiB: one
-  // system call per run rather than per page.
+  // Runs of up to 1 MiB: one read per run rather than per page.
   const uint32_t run_pages = std::max<uint32_t>(1, (1u << 20) / ps);
   const size_t run_frames = std::max<size_t>(1, (size_t{1} << 20) / frame_size);
-  ScratchBuffer run(std::max<size_t>(run_pages * size_t{ps}, run_frames * frame_size));
+  const size_t run_bytes = std::max<size_t>(run_pages * size_t{ps}, run_frames * frame_size);
+  if (snapshot) {
+    // Every page 1..commit, in runs read on a helper thread while the ones before are encoded: the WAL's
+    // version of a page if the page map has one (a run of one frame), else runs of the database file's
+    // pages, read once (RandomAccessReader::ReadAtOnce).
+    struct Run {
+      uint32_t pgno = 0;
+      uint32_t count = 0;
+      size_t stride = 0;  // bytes from one page to the next in the buffer
+      size_t skip = 0;    // bytes before the first page (a WAL frame's header)
+    };
+    auto wal_it = map.pages.begin();
+    uint32_t next = 1;
+    ReadAhead<Run> runs(run_bytes, kSnapshotReadAhead, [&](Run* run, uint8_t* buf) -> Result<bool> {
+      if (next == lock_pgno) next++;
+      if (next > header.commit) return false;
+      while (wal_it != map.pages.end() && wal_it->first < next) ++wal_it;
+      if (wal_it != map.pages.end() && wal_it->first == next) {
+        *run = {next++, 1, frame_size, kWalFrameHeaderSize};
+        LS_RETURN_IF_ERROR(ReadAtFull(wal_file, wal_it->second, buf, frame_size, wal));
+        return true;
+      }
+      // [next, end): database-file pages, stopping before the lock page and the next WAL page.
+      uint32_t end = std::min<uint64_t>(uint64_t{header.commit} + 1, uint64_t{next} + run_pages);
+      if (next < lock_pgno) end = std::min(end, lock_pgno);
+      if (wal_it != map.pages.end()) end = std::min(end, wal_it->first);
+      *run = {next, end - next, ps, 0};
+      LS_RETURN_IF_ERROR(ReadAtFull(*db_file_, uint64_t{next - 1} * ps, buf, size_t{run->count} * ps,
+                                    options_.path, /*once=*/true));
+      next = end;
+      return true;
+    });
+    Run run;
+    const uint8_t* data = nullptr;
+    for (;;) {
+      LS_ASSIGN_OR_RETURN(bool more, runs.Next(&run, &data));
+      if (!more) break;
+      for (uint32_t i = 0; i < run.count; i++) {
+        LS_RETURN_IF_ERROR(enc.EncodePage(run.pgno + i, data + i * run.stride + run.skip));
+      }
+    }
+    return enc.Close();
+  }
+  // Encodes `count` consecutive pages, pgno first, read in one request: stored `stride` bytes apart from
+  // `offset`, each page `skip` bytes into its stride (a WAL frame's page follows its header).
+  ScratchBuffer run(run_bytes);
   auto encode_run = [&](RandomAccessReader& file, const std::string& path, uint64_t offset, size_t stride,
-                        size_t skip, uint32_t pgno, size_t count, bool once) -> Status {
-    LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), count * stride, path, once));
+                        size_t skip, uint32_t pgno, size_t count) -> Status {
+    LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), count * stride, path));
     for (size_t i = 0; i < count; i++) {
       LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i), run.data() + i * stride + skip));
     }
     return Status::OK();
   };
   auto encode_wal_run = [&](uint32_t pgno, uint64_t frame_offset, size_t count) {
-    return encode_run(wal_file, wal, frame_offset, frame_size, kWalFrameHeaderSize, pgno, count, false);
+    return encode_run(wal_file, wal, frame_offset, frame_size, kWalFrameHeaderSize, pgno, count);
   };
   auto encode_db_run = [&](uint32_t pgno, size_t count) {
-    return encode_run(*db_file_, options_.path, static_cast<uint64_t>(pgno - 1) * ps, ps, 0, pgno, count,
-                      snapshot);
+    return encode_run(*db_file_, options_.path, static_cast<uint64_t>(pgno - 1) * ps, ps, 0, pgno, count);
   };
-  if (snapshot) {
-    auto wal_it = map.pages.begin();
-    for (uint32_t pgno = 1; pgno <= header.commit;) {
-      while (wal_it != map.pages.end() && wal_it->first < pgno) ++wal_it;
-      if (pgno == lock_pgno) {
-        pgno++;
-        continue;
-      }
-      if (wal_it != map.pages.end() && wal_it->first == pgno) {
-        LS_RETURN_IF_ERROR(encode_wal_run(pgno++, wal_it->second, 1));
-        continue;
-      }
-      // [pgno, end): database-file pages, stopping before the lock page and the next WAL page.
-      uint32_t end = std::min<uint64_t>(uint64_t{header.commit} + 1, uint64_t{pgno} + run_pages);
-      if (pgno < lock_pgno) end = std::min(end, lock_pgno);
-      if (wal_it != map.pages.end()) end = std::min(end, wal_it->first);
-      LS_RETURN_IF_ERROR(encode_db_run(pgno, end - pgno));
-      pgno = end;
+  // A big incremental file hands our read mark on every kHandOffFrames pages (see "Checkpoints" in
+  // docs/engine.md), unless it reads pages from the database file: the application may backfill up to
+  // the new mark, past the end of this file.
+  const uint64_t growth_pages =
+      header.commit > prev_commit
+          ? header.commit - prev_commit - (lock_pgno > prev_commit && lock_pgno <= header.commit)
+          : 0;
+  const uint64_t growth_in_map = static_cast<uint64_t>(
+      std::distance(map.pages.upper_bound(prev_commit), map.pages.upper_bound(header.commit)));
+  const bool reads_database = growth_in_map < growth_pages;
+  size_t since_hand_off = 0;
+  auto it = map.pages.begin();
+  // Merge the page map's pgnos with the growth range, ascending.
+  uint32_t growth = prev_commit + 1;
+  for (;;) {
+    while (growth <= header.commit && (growth == lock_pgno || map.pages.count(growth) != 0)) growth++;
+    uint32_t next_map = it != map.pages.end() ? it->first : UINT32_MAX;
+    uint32_t next_growth = growth <= header.commit ? growth : UINT32_MAX;
+    uint32_t pgno = std::min(next_map, next_growth);
+    if (pgno == UINT32_MAX) break;
+    if (pgno != next_map) {
+      LS_RETURN_IF_ERROR(encode_db_run(pgno, 1));
+      growth++;
+      continue;
     }
-  } else {
-    // A big incremental file hands our read mark on every kHandOffFrames pages (see "Checkpoints" in
-    // docs/engine.md), unless it reads pages from the database file: the application may backfill up to
-    // the new mark, past the end of this file.
-    const uint64_t growth_pages =
-        header.commit > prev_commit
-            ? header.commit - prev_commit - (lock_pgno > prev_commit && lock_pgno <= header.commit)
-            : 0;
-    const uint64_t growth_in_map = static_cast<uint64_t>(
-        std::distance(map.pages.upper_bound(prev_commit), map.pages.upper_bound(header.commit)));
-    const bool reads_database = growth_in_map < growth_pages;
-    size_t since_hand_off = 0;
-    auto it = map.pages.begin();
-    // Merge the page map's pgnos with the growth range, ascending.
-    uint32_t growth = prev_commit + 1;
-    for (;;) {
-      while (growth <= header.commit && (growth == lock_pgno || map.pages.count(growth) != 0)) growth++;
-      uint32_t next_map = it != map.pages.end() ? it->first : UINT32_MAX;
-      uint32_t next_growth = growth <= header.commit ? growth : UINT32_MAX;
-      uint32_t pgno = std::min(next_map, next_growth);
-      if (pgno == UINT32_MAX) break;
-      if (pgno != next_map) {
-        LS_RETURN_IF_ERROR(encode_db_run(pgno, 1));
-        growth++;
-        continue;
-      }
-      // Consecutive pages in consecutive frames (a bulk insert appends them so) come from one read.
-      const uint64_t first_offset = it->second;
-      auto end = std::next(it);
-      size_t count = 1;
-      while (end != map.pages.end() && count < run_frames && end->first == pgno + count &&
-             end->second == first_offset + count * frame_size) {
-        ++end;
-        count++;
-      }
-      LS_RETURN_IF_ERROR(encode_wal_run(pgno, first_offset, count));
-      it = end;
-      since_hand_off += count;
-      if (!reads_database && since_hand_off >= kHandOffFrames) {
-        HandOffDuringSyncLocked();
-        since_hand_off = 0;
-      }
+    // Consecutive pages in consecutive frames (a bulk insert appends them so) come from one read.
+    const uint64_t first_offset = it->second;
+    auto end = std::next(it);
+    size_t count = 1;
+    while (end != map.pages.end() && count < run_frames && end->first == pgno + count &&
+           end->second == first_offset + count * frame_size) {
+      ++end;
+      count++;
+    }
+    LS_RETURN_IF_ERROR(encode_wal_run(pgno, first_offset, count));
+    it = end;
+    since_hand_off += count;
+    if (!reads_database && since_hand_off >= kHandOffFrames) {
+      HandOffDuringSyncLocked();
+      since_hand_off = 0;
     }
   }
   return enc.Close();

@@ -18,8 +18,8 @@ inline constexpr size_t kScratchBytes = (size_t{1} << 20) + (size_t{64} << 10);
 // data() is aligned to this (and kScratchBytes is a multiple of it), as O_DIRECT writes want.
 inline constexpr size_t kScratchAlign = 4096;
 
-// The pool keeps at most this many. A sync holds three at once (WAL scan, page run, encoder output); a
-// few databases may sync together.
+// The pool keeps at most this many. A sync holds three at once (WAL scan, page run, encoder output), a
+// snapshot five (its runs read ahead); a few databases may sync together.
 inline constexpr size_t kMaxPooledScratchBuffers = 6;
 
 // Move-only; returns its memory to the pool when destroyed. Contents start unspecified.
