@@ -136,7 +136,7 @@ Status WriteImage(StorageClient& client, FileSystem& fs, const RestorePlan& plan
     return Status::Corruption(PlanName(plan) + ": merged files end at TXID " +
                               FormatTXID(merge.header().max_txid));
   }
-  LS_ASSIGN_OR_RETURN(auto file, fs.Create(tmp_path, 0644));
+  LS_ASSIGN_OR_RETURN(auto file, fs.CreateDropBehind(tmp_path, 0644));
   PipelinedFileWriter out(*file);
   Status written = ltx::WriteDatabaseImage(merge, out, PlanName(plan));
   Status flushed = out.Finish();

@@ -110,7 +110,9 @@ class PosixWritableFile final : public WritableFile {
  public:
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
-  PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  // `drop_behind`: RWF_DONTCACHE writes (FileSystem::CreateDropBehind) until the kernel refuses them.
+  PosixWritableFile(int fd, std::string path, bool drop_behind = false)
+      : fd_(fd), path_(std::move(path)), drop_behind_(drop_behind) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -120,7 +122,17 @@ class PosixWritableFile final : public WritableFile {
   Status Write(const uint8_t* buf, size_t n) override {
     if (fd_ < 0) return Status::FailedPrecondition("write " + path_ + ": file is closed");
     while (n > 0) {
-      ssize_t put = RetryEintr([&] { return ::write(fd_, buf, n); });
+      ssize_t put = -1;
+      if (drop_behind_) {
+        struct iovec iov = {const_cast<uint8_t*>(buf), n};
+        put = RetryEintr([&] { return ::pwritev2(fd_, &iov, 1, -1, kRwfDontCache); });  // -1: at the offset
+        if (put < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+          drop_behind_ = false;
+          continue;
+        }
+      } else {
+        put = RetryEintr([&] { return ::write(fd_, buf, n); });
+      }
       if (put < 0) return ErrnoStatus("write", path_);
       buf += put;
       n -= size_t(put);
@@ -153,6 +165,7 @@ class PosixWritableFile final : public WritableFile {
  private:
   int fd_;
   const std::string path_;
+  bool drop_behind_;
 };
 
 // A file opened with O_DIRECT, fed whole chunks from aligned memory (CopyInChunks): those go from our
@@ -289,10 +302,11 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<WritableFile>> Create(const std::string& path, uint32_t mode) override {
-    int fd = RetryEintr(
-        [&] { return ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode_t(mode)); });
-    if (fd < 0) return ErrnoStatus("create", path);
-    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+    return CreatePosix(path, mode, /*drop_behind=*/false);
+  }
+
+  Result<std::unique_ptr<WritableFile>> CreateDropBehind(const std::string& path, uint32_t mode) override {
+    return CreatePosix(path, mode, /*drop_behind=*/true);
   }
 
   Result<std::unique_ptr<WritableFile>> CreateWriteOnce(const std::string& path, uint32_t mode) override {
@@ -424,6 +438,15 @@ class PosixFileSystem final : public FileSystem {
       return ErrnoStatus("truncate", path);
     }
     return Status::OK();
+  }
+
+ private:
+  static Result<std::unique_ptr<WritableFile>> CreatePosix(const std::string& path, uint32_t mode,
+                                                           bool drop_behind) {
+    int fd = RetryEintr(
+        [&] { return ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode_t(mode)); });
+    if (fd < 0) return ErrnoStatus("create", path);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path, drop_behind));
   }
 };
 

@@ -94,6 +94,17 @@ class FileSystem {
     return Create(path, mode);
   }
 
+  // Like Create, for a big file written front to back and not read back soon (a restored database): its
+  // writes are RWF_DONTCACHE (Linux 6.14+), so its pages leave the page cache once written back. Writing it
+  // then evicts none of the other cached pages, and it reuses its own pages instead of taking fresh ones
+  // (on a virtual machine whose host reclaims free memory, fresh pages made a cold restore of 1 GiB take
+  // 2.1 s instead of 1.1 s). Where the kernel or the file system refuses the flag, the writes are ordinary
+  // ones. The default is Create.
+  virtual Result<std::unique_ptr<WritableFile>> CreateDropBehind(const std::string& path,
+                                                                 uint32_t mode = 0644) {
+    return Create(path, mode);
+  }
+
   // rename(2): atomically replaces `to` if it exists. Call SyncDir on the parent to make it durable.
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   // Removes a file or an empty directory. NotFound if it does not exist.
@@ -150,7 +161,8 @@ std::optional<Result<uint64_t>> KernelCopy(Reader& from, Writer& to);
 // Reader returns. Returns the bytes written, prefix included.
 Result<uint64_t> CopyInChunks(const uint8_t* prefix, size_t prefix_size, Reader& from, Writer& to);
 
-// preadv2(2)'s RWF_DONTCACHE (Linux 6.14's uncached buffered I/O); glibc 2.36's headers predate it.
+// preadv2(2)'s and pwritev2(2)'s RWF_DONTCACHE (Linux 6.14's uncached buffered I/O); glibc 2.36's headers
+// predate it.
 inline constexpr int kRwfDontCache = 0x00000080;
 
 // pread(2) of a file descriptor until n bytes or the end of the file (RandomAccessReader::ReadAt's

@@ -60,4 +60,16 @@ bool TakesDropBehindReads(const std::string& path) {
   return ok;
 }
 
+bool TakesDropBehindWrites(const std::string& dir) {
+  const std::string probe = dir + "/drop-behind-probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  uint8_t byte = 0;
+  struct iovec iov = {&byte, 1};
+  const bool ok = ::pwritev2(fd, &iov, 1, -1, kRwfDontCache) >= 0;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return ok;
+}
+
 }  // namespace litestream::testing

@@ -15,5 +15,8 @@ void CachePage(const std::string& path, size_t offset);
 // Whether this kernel and `path`'s file system take reads that drop what they cached
 // (preadv2 RWF_DONTCACHE, Linux 6.14+).
 bool TakesDropBehindReads(const std::string& path);
+// Whether this kernel and the file system of directory `dir` take writes whose pages leave the page cache
+// once written back (pwritev2 RWF_DONTCACHE).
+bool TakesDropBehindWrites(const std::string& dir);
 
 }  // namespace litestream::testing

@@ -28,6 +28,7 @@ using testing::CachedPages;
 using testing::CachePage;
 using testing::EvictFromPageCache;
 using testing::TakesDropBehindReads;
+using testing::TakesDropBehindWrites;
 
 std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
@@ -290,6 +291,30 @@ TEST_F(FileSystemTest, ReadAtOnceReadsLikeReadAtAndDropsWhatItCached) {
     EXPECT_GE(cached, 1u);
     EXPECT_LT(cached, pages / 10) << "of " << pages << " pages";
   }
+}
+
+TEST_F(FileSystemTest, DropBehindFileHoldsWhatWasWrittenAndLeavesThePageCache) {
+  const std::string path = dir_ + "/restored";
+  WriteFile(path, "an older, longer file that the new one replaces");
+  const std::string content = Pattern(3 * kScratchBytes + 777, 5);
+  auto file = fs_->CreateDropBehind(path, 0600);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  // Pieces of uneven sizes: each write goes on at the file's offset.
+  const auto* bytes = reinterpret_cast<const uint8_t*>(content.data());
+  for (size_t at = 0, piece = 1000; at < content.size(); at += piece, piece = piece * 3 + 1) {
+    const size_t n = std::min(piece, content.size() - at);
+    ASSERT_TRUE((*file)->Write(bytes + at, n).ok());
+  }
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->Close().ok());
+
+  if (TakesDropBehindWrites(dir_)) {
+    const size_t pages = content.size() / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    EXPECT_LT(CachedPages(path), pages / 10) << "of " << pages << " pages";
+  }
+  auto back = ReadFileToVector(*fs_, path, content.size() + 1);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(std::string(back->begin(), back->end()) == content);
 }
 
 TEST_F(FileSystemTest, WriteOnceInAMissingDirectoryIsNotFound) {
