@@ -63,6 +63,21 @@ Status ReadAtFull(RandomAccessReader& file, uint64_t offset, uint8_t* buf, size_
   return Status::OK();
 }
 
+// How many of the page map's entries from `it` on are consecutive pages in consecutive frames (a bulk
+// insert appends them so), up to `max_count`: one read covers them.
+size_t ConsecutiveFrames(const wal::PageMap& map, std::map<uint32_t, uint64_t>::const_iterator it,
+                         size_t max_count, size_t frame_size) {
+  const uint32_t pgno = it->first;
+  const uint64_t first_offset = it->second;
+  size_t count = 1;
+  for (++it; it != map.pages.end() && count < max_count && it->first == pgno + count &&
+             it->second == first_offset + count * frame_size;
+       ++it) {
+    count++;
+  }
+  return count;
+}
+
 // Our read transaction normally keeps other connections from restarting the WAL, but SQLite gives a reader
 // that started on a fully backfilled WAL read-mark 0, and then the next writer may restart the WAL and
 // overwrite it from offset 32. A restart always rewrites the header with new salts before any frame, so
@@ -1078,8 +1093,8 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   const size_t run_bytes = std::max<size_t>(run_pages * size_t{ps}, run_frames * frame_size);
   if (snapshot) {
     // Every page 1..commit, in runs read on a helper thread while the ones before are encoded: the WAL's
-    // version of a page if the page map has one (a run of one frame), else runs of the database file's
-    // pages, read once (RandomAccessReader::ReadAtOnce).
+    // version of a page if the page map has one (a run of consecutive frames), else runs of the database
+    // file's pages, read once (RandomAccessReader::ReadAtOnce).
     struct Run {
       uint32_t pgno = 0;
       uint32_t count = 0;
@@ -1093,8 +1108,10 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
       if (next > header.commit) return false;
       while (wal_it != map.pages.end() && wal_it->first < next) ++wal_it;
       if (wal_it != map.pages.end() && wal_it->first == next) {
-        *run = {next++, 1, frame_size, kWalFrameHeaderSize};
-        LS_RETURN_IF_ERROR(ReadAtFull(wal_file, wal_it->second, buf, frame_size, wal));
+        const size_t count = ConsecutiveFrames(map, wal_it, run_frames, frame_size);
+        *run = {next, static_cast<uint32_t>(count), frame_size, kWalFrameHeaderSize};
+        LS_RETURN_IF_ERROR(ReadAtFull(wal_file, wal_it->second, buf, count * frame_size, wal));
+        next += static_cast<uint32_t>(count);
         return true;
       }
       // [next, end): database-file pages, stopping before the lock page and the next WAL page.
@@ -1160,17 +1177,9 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
       growth++;
       continue;
     }
-    // Consecutive pages in consecutive frames (a bulk insert appends them so) come from one read.
-    const uint64_t first_offset = it->second;
-    auto end = std::next(it);
-    size_t count = 1;
-    while (end != map.pages.end() && count < run_frames && end->first == pgno + count &&
-           end->second == first_offset + count * frame_size) {
-      ++end;
-      count++;
-    }
-    LS_RETURN_IF_ERROR(encode_wal_run(pgno, first_offset, count));
-    it = end;
+    const size_t count = ConsecutiveFrames(map, it, run_frames, frame_size);
+    LS_RETURN_IF_ERROR(encode_wal_run(pgno, it->second, count));
+    std::advance(it, count);
     since_hand_off += count;
     if (!reads_database && since_hand_off >= kHandOffFrames) {
       HandOffDuringSyncLocked();

@@ -33,6 +33,9 @@ auto RetryEintr(F f) -> decltype(f()) {
   return r;
 }
 
+// The errors of a kernel or file system that does not take RWF_DONTCACHE (then the I/O is done without it).
+bool RefusesDropBehind(int err) { return err == EOPNOTSUPP || err == EINVAL || err == ENOSYS; }
+
 }  // namespace
 
 Result<size_t> PreadAll(int fd, uint64_t offset, uint8_t* buf, size_t n, const std::string& path,
@@ -45,7 +48,7 @@ Result<size_t> PreadAll(int fd, uint64_t offset, uint8_t* buf, size_t n, const s
       struct iovec iov = {buf + done, n - done};
       got = RetryEintr([&] { return ::preadv2(fd, &iov, 1, at, kRwfDontCache); });
       // An older kernel, or a file system without it: from now on an ordinary read.
-      if (got < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+      if (got < 0 && RefusesDropBehind(errno)) {
         drop_behind->store(false, std::memory_order_relaxed);
         continue;
       }
@@ -126,7 +129,7 @@ class PosixWritableFile final : public WritableFile {
       if (drop_behind_) {
         struct iovec iov = {const_cast<uint8_t*>(buf), n};
         put = RetryEintr([&] { return ::pwritev2(fd_, &iov, 1, -1, kRwfDontCache); });  // -1: at the offset
-        if (put < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+        if (put < 0 && RefusesDropBehind(errno)) {
           drop_behind_ = false;
           continue;
         }

@@ -286,6 +286,7 @@ TEST_F(DatabaseTest, SnapshotMixesFileRunsAndWalPagesOnCompressionThreads) {
   for (int i = 0; i < 8; i++) app.Exec(InsertBlobs(100, 5000));  // about 4,000 pages
   app.Exec("PRAGMA wal_checkpoint(TRUNCATE);");
   app.Exec("UPDATE t SET v = randomblob(5000) WHERE id % 37 = 0;");  // scattered pages now in the WAL
+  app.Exec(InsertBlobs(20, 5000));  // and runs of new pages in consecutive frames
   for (size_t threads : {1u, 3u}) {
     std::filesystem::remove_all(dir_ + "/.app.db-litestream");
     options_.compression_threads = threads;

@@ -55,7 +55,7 @@ TEST(ReadAheadTest, ProducesAtMostDepthMinusOneAheadOfTheBufferHeld) {
   const uint8_t* data = nullptr;
   ASSERT_TRUE(*ahead.Next(&piece, &data));
   // Holding buffer 0: the producer may fill buffers 1 and 2 and must then wait.
-  for (int i = 0; i < 200 && produced.load() < 3; i++)
+  for (int i = 0; i < 5000 && produced.load() < 3; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(produced.load(), 3);
