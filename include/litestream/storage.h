@@ -49,6 +49,13 @@ class StorageClient {
   // Opens [offset, offset+length) of a file; length 0 means to the end. NotFound if it does not exist.
   virtual Result<std::unique_ptr<Reader>> Open(int level, TXID min_txid, TXID max_txid, uint64_t offset,
                                                uint64_t length) = 0;
+  // Like Open, for a reader that reads the file once, front to back, and does not come back to it (a
+  // restore, a compaction): a backend may keep the bytes out of local caches (the file backend reads them
+  // with FileSystem::OpenSequentialOnce). The default is Open.
+  virtual Result<std::unique_ptr<Reader>> OpenOnce(int level, TXID min_txid, TXID max_txid, uint64_t offset,
+                                                   uint64_t length) {
+    return Open(level, min_txid, max_txid, offset, length);
+  }
 
   // Writes a whole LTX file from `data` (size may be unknown: streamed). The file appears atomically
   // under its final name and created_at equals the LTX header timestamp. Returns the stored file's info.

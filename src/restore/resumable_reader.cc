@@ -47,7 +47,7 @@ Result<size_t> ResumableReader::Read(uint8_t* buf, size_t n) {
   for (;;) {
     if (stop_.stop_requested()) return Status::Cancelled(DescribeLtxFile(info_) + ": restore cancelled");
     if (reader_ == nullptr) {
-      auto opened = client_.Open(info_.level, info_.min_txid, info_.max_txid, offset_, 0);
+      auto opened = client_.OpenOnce(info_.level, info_.min_txid, info_.max_txid, offset_, 0);
       if (!opened.ok()) {
         LS_RETURN_IF_ERROR(Backoff(opened.status().WithContext("open")));
         continue;

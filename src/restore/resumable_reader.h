@@ -2,6 +2,7 @@
 // opens lazily, and after a read error or a premature end of stream (offset < the listed size) it reopens
 // the file at the current offset, up to policy.max_retries times in a row, waiting policy.backoff[i]
 // between attempts. NotFound and cancellation are never retried. Errors name the file and the offset.
+// Its users (a restore, a compaction) read each file once, so it opens with StorageClient::OpenOnce.
 #pragma once
 
 #include <chrono>

@@ -93,13 +93,25 @@ class PosixRandomAccessFile final : public RandomAccessFile {
 class PosixSequentialFile final : public Reader {
  public:
   int fd() const { return fd_; }
-  PosixSequentialFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  // `drop_behind`: RWF_DONTCACHE reads (FileSystem::OpenSequentialOnce) until the kernel refuses them.
+  PosixSequentialFile(int fd, std::string path, bool drop_behind = false)
+      : fd_(fd), path_(std::move(path)), drop_behind_(drop_behind) {}
   ~PosixSequentialFile() override { ::close(fd_); }
   PosixSequentialFile(const PosixSequentialFile&) = delete;
   PosixSequentialFile& operator=(const PosixSequentialFile&) = delete;
 
   Result<size_t> Read(uint8_t* buf, size_t n) override {
-    ssize_t got = RetryEintr([&] { return ::read(fd_, buf, n); });
+    ssize_t got = -1;
+    if (drop_behind_) {
+      struct iovec iov = {buf, n};
+      got = RetryEintr([&] { return ::preadv2(fd_, &iov, 1, -1, kRwfDontCache); });  // -1: at the offset
+      if (got < 0 && RefusesDropBehind(errno)) {
+        drop_behind_ = false;
+        return Read(buf, n);
+      }
+    } else {
+      got = RetryEintr([&] { return ::read(fd_, buf, n); });
+    }
     if (got < 0) return ErrnoStatus("read", path_);
     return size_t(got);
   }
@@ -107,6 +119,7 @@ class PosixSequentialFile final : public Reader {
  private:
   const int fd_;
   const std::string path_;
+  bool drop_behind_;
 };
 
 class PosixWritableFile final : public WritableFile {
@@ -292,16 +305,11 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<std::unique_ptr<Reader>> OpenSequential(const std::string& path, uint64_t offset) override {
-    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
-    if (fd < 0) return ErrnoStatus("open", path);
-    if (offset > 0 && ::lseek(fd, off_t(offset), SEEK_SET) < 0) {
-      Status s = ErrnoStatus("seek", path);
-      ::close(fd);
-      return s;
-    }
-    // Read front to back: a larger read-ahead window (a restore streams dozens of files at once).
-    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return std::unique_ptr<Reader>(new PosixSequentialFile(fd, path));
+    return OpenSequentialPosix(path, offset, /*drop_behind=*/false);
+  }
+
+  Result<std::unique_ptr<Reader>> OpenSequentialOnce(const std::string& path, uint64_t offset) override {
+    return OpenSequentialPosix(path, offset, /*drop_behind=*/true);
   }
 
   Result<std::unique_ptr<WritableFile>> Create(const std::string& path, uint32_t mode) override {
@@ -444,6 +452,20 @@ class PosixFileSystem final : public FileSystem {
   }
 
  private:
+  static Result<std::unique_ptr<Reader>> OpenSequentialPosix(const std::string& path, uint64_t offset,
+                                                             bool drop_behind) {
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus("open", path);
+    if (offset > 0 && ::lseek(fd, off_t(offset), SEEK_SET) < 0) {
+      Status s = ErrnoStatus("seek", path);
+      ::close(fd);
+      return s;
+    }
+    // Read front to back: a larger read-ahead window (a restore streams dozens of files at once).
+    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return std::unique_ptr<Reader>(new PosixSequentialFile(fd, path, drop_behind));
+  }
+
   static Result<std::unique_ptr<WritableFile>> CreatePosix(const std::string& path, uint32_t mode,
                                                            bool drop_behind) {
     int fd = RetryEintr(

@@ -81,6 +81,14 @@ class FileSystem {
   virtual Result<std::unique_ptr<RandomAccessFile>> OpenRandomAccess(const std::string& path) = 0;
   // Opens an existing file for sequential reads starting at `offset`. NotFound if it does not exist.
   virtual Result<std::unique_ptr<Reader>> OpenSequential(const std::string& path, uint64_t offset = 0) = 0;
+  // Like OpenSequential, for a file read once, front to back, by a reader that does not come back to it (a
+  // restore's input): its reads are RWF_DONTCACHE (Linux 6.14+), so the pages they bring into the page cache
+  // leave it once copied, and pages already cached stay. Reading it then evicts none of the other cached
+  // pages and reuses its own. Where the kernel or the file system refuses the flag, the reads are ordinary
+  // ones. The default is OpenSequential.
+  virtual Result<std::unique_ptr<Reader>> OpenSequentialOnce(const std::string& path, uint64_t offset = 0) {
+    return OpenSequential(path, offset);
+  }
   // Creates (or truncates) a file for writing: O_CREAT|O_TRUNC|O_WRONLY|O_CLOEXEC with `mode` (the process
   // umask applies, as with open(2)). The parent directory must exist.
   virtual Result<std::unique_ptr<WritableFile>> Create(const std::string& path, uint32_t mode = 0644) = 0;

@@ -117,8 +117,9 @@ class StorageConformance : public ::testing::TestWithParam<StorageBackend> {
   LtxFileInfo MustWrite(int level, TXID min_txid, TXID max_txid, int64_t ts_ms, size_t payload = 64,
                         uint8_t seed = 0);
   std::vector<LtxFileInfo> MustList(int level, TXID seek = 0, bool use_metadata = false);
+  // Reads [offset, offset+length) with Open, or with OpenOnce if `once`.
   std::vector<uint8_t> MustOpen(int level, TXID min_txid, TXID max_txid, uint64_t offset = 0,
-                                uint64_t length = 0);
+                                uint64_t length = 0, bool once = false);
 
   std::unique_ptr<StorageClient> client_;
 };

@@ -21,8 +21,9 @@ std::vector<LtxFileInfo> StorageConformance::MustList(int level, TXID seek, bool
 }
 
 std::vector<uint8_t> StorageConformance::MustOpen(int level, TXID min_txid, TXID max_txid, uint64_t offset,
-                                                  uint64_t length) {
-  Result<std::unique_ptr<Reader>> r = client_->Open(level, min_txid, max_txid, offset, length);
+                                                  uint64_t length, bool once) {
+  Result<std::unique_ptr<Reader>> r = once ? client_->OpenOnce(level, min_txid, max_txid, offset, length)
+                                           : client_->Open(level, min_txid, max_txid, offset, length);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   if (!r.ok()) return {};
   return ReadAllOrDie(**r);
@@ -105,19 +106,27 @@ TEST_P(StorageConformance, EmptyOrMissingLevelListsNothing) {
   EXPECT_TRUE(MustList(3).empty());
 }
 
-TEST_P(StorageConformance, OpenReadsWholeFileAndRanges) {
+// OpenOnce (a hint that the reader does not come back) reads exactly what Open reads.
+TEST_P(StorageConformance, OpenAndOpenOnceReadWholeFileAndRanges) {
   std::vector<uint8_t> bytes = MakeLtxBytes(4, 8, kTs, 1000, 3);
   MustWrite(2, 4, 8, kTs, 1000, 3);
-  EXPECT_EQ(MustOpen(2, 4, 8), bytes);
-  EXPECT_EQ(MustOpen(2, 4, 8, 0, 100), std::vector<uint8_t>(bytes.begin(), bytes.begin() + 100));
-  EXPECT_EQ(MustOpen(2, 4, 8, 100, 0), std::vector<uint8_t>(bytes.begin() + 100, bytes.end()));
-  EXPECT_EQ(MustOpen(2, 4, 8, 500, 17), std::vector<uint8_t>(bytes.begin() + 500, bytes.begin() + 517));
-  // A range running past the end is cut at the end.
-  EXPECT_EQ(MustOpen(2, 4, 8, 1090, 100), std::vector<uint8_t>(bytes.begin() + 1090, bytes.end()));
+  for (bool once : {false, true}) {
+    SCOPED_TRACE(once ? "OpenOnce" : "Open");
+    EXPECT_EQ(MustOpen(2, 4, 8, 0, 0, once), bytes);
+    EXPECT_EQ(MustOpen(2, 4, 8, 0, 100, once), std::vector<uint8_t>(bytes.begin(), bytes.begin() + 100));
+    EXPECT_EQ(MustOpen(2, 4, 8, 100, 0, once), std::vector<uint8_t>(bytes.begin() + 100, bytes.end()));
+    EXPECT_EQ(MustOpen(2, 4, 8, 500, 17, once),
+              std::vector<uint8_t>(bytes.begin() + 500, bytes.begin() + 517));
+    // A range running past the end is cut at the end.
+    EXPECT_EQ(MustOpen(2, 4, 8, 1090, 100, once), std::vector<uint8_t>(bytes.begin() + 1090, bytes.end()));
+  }
 }
 
 TEST_P(StorageConformance, OpenMissingFileIsNotFound) {
   Result<std::unique_ptr<Reader>> r = client_->Open(0, 1, 1, 0, 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+  r = client_->OpenOnce(0, 1, 1, 0, 0);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
   MustWrite(0, 1, 1, kTs);

@@ -293,6 +293,32 @@ TEST_F(FileSystemTest, ReadAtOnceReadsLikeReadAtAndDropsWhatItCached) {
   }
 }
 
+// OpenSequentialOnce reads like OpenSequential, from its offset to the end. Where the kernel drops what such
+// a read cached, a pass over an evicted file leaves next to none of it in the page cache, while a page that
+// was cached before stays.
+TEST_F(FileSystemTest, SequentialOnceReadsFromItsOffsetAndDropsWhatItCached) {
+  const std::string path = dir_ + "/ltx";
+  const size_t size = 4 * kScratchBytes + 4096;
+  const std::string content = Pattern(size, 9);
+  WriteFile(path, content);
+  EvictFromPageCache(path);
+  CachePage(path, 0);  // cached before the pass
+  const uint64_t offset = 4096 + 17;
+  auto reader = fs_->OpenSequentialOnce(path, offset);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto all = (*reader)->ReadAll(size);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_TRUE(std::string(all->begin(), all->end()) == content.substr(offset));
+
+  if (TakesDropBehindReads(path)) {
+    const size_t pages = size / static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t cached = CachedPages(path);
+    EXPECT_GE(cached, 1u);
+    EXPECT_LT(cached, pages / 10) << "of " << pages << " pages";
+  }
+  EXPECT_TRUE(fs_->OpenSequentialOnce(dir_ + "/nope", 0).status().IsNotFound());
+}
+
 TEST_F(FileSystemTest, DropBehindFileHoldsWhatWasWrittenAndLeavesThePageCache) {
   const std::string path = dir_ + "/restored";
   WriteFile(path, "an older, longer file that the new one replaces");

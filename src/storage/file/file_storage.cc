@@ -77,9 +77,20 @@ Result<std::vector<LtxFileInfo>> FileStorageClient::List(int level, TXID seek, b
 
 Result<std::unique_ptr<Reader>> FileStorageClient::Open(int level, TXID min_txid, TXID max_txid,
                                                         uint64_t offset, uint64_t length) {
+  return OpenFile(level, min_txid, max_txid, offset, length, /*once=*/false);
+}
+
+Result<std::unique_ptr<Reader>> FileStorageClient::OpenOnce(int level, TXID min_txid, TXID max_txid,
+                                                            uint64_t offset, uint64_t length) {
+  return OpenFile(level, min_txid, max_txid, offset, length, /*once=*/true);
+}
+
+Result<std::unique_ptr<Reader>> FileStorageClient::OpenFile(int level, TXID min_txid, TXID max_txid,
+                                                            uint64_t offset, uint64_t length, bool once) {
   LS_RETURN_IF_ERROR(CheckLevel(level));
+  const std::string path = LtxPath(level, min_txid, max_txid);
   LS_ASSIGN_OR_RETURN(std::unique_ptr<Reader> r,
-                      fs_->OpenSequential(LtxPath(level, min_txid, max_txid), offset));
+                      once ? fs_->OpenSequentialOnce(path, offset) : fs_->OpenSequential(path, offset));
   if (length == 0) return r;
   return std::unique_ptr<Reader>(std::make_unique<LimitReader>(std::move(r), length));
 }

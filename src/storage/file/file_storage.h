@@ -45,6 +45,8 @@ class FileStorageClient final : public StorageClient {
   Result<std::vector<LtxFileInfo>> List(int level, TXID seek, bool use_metadata = false) override;
   Result<std::unique_ptr<Reader>> Open(int level, TXID min_txid, TXID max_txid, uint64_t offset,
                                        uint64_t length) override;
+  Result<std::unique_ptr<Reader>> OpenOnce(int level, TXID min_txid, TXID max_txid, uint64_t offset,
+                                           uint64_t length) override;
   // InvalidArgument if the stream does not start with an LTX header whose magic is "LTX1" and whose
   // min/max TXIDs equal the requested ones. The staging file is removed on every failure.
   Result<LtxFileInfo> Write(int level, TXID min_txid, TXID max_txid, Reader& data) override;
@@ -58,6 +60,8 @@ class FileStorageClient final : public StorageClient {
   std::string LtxPath(int level, TXID min_txid, TXID max_txid) const;
 
  private:
+  Result<std::unique_ptr<Reader>> OpenFile(int level, TXID min_txid, TXID max_txid, uint64_t offset,
+                                           uint64_t length, bool once);
   Status MakeDirs(const std::string& dir);
   Status WriteStaged(const std::string& tmp, const uint8_t* header, size_t header_size, Reader& rest,
                      uint64_t* size);
