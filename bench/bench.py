@@ -78,22 +78,39 @@ def loadgen(cfg, *args, env=None, timeout=900):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def files_of(paths):
+    return [f for top in paths
+            for f in ([top] if os.path.isfile(top) else [os.path.join(d, n) for d, _, ns in os.walk(top) for n in ns])]
+
+
 def drop_cache(paths):
     """Evicts files from the page cache (fsync first: only clean pages can be dropped)."""
-    for top in paths:
-        files = [top] if os.path.isfile(top) else [os.path.join(d, f) for d, _, fs in os.walk(top) for f in fs]
-        for f in files:
-            try:
-                fd = os.open(f, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fsync(fd)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            except OSError:
+    for f in files_of(paths):
+        try:
+            fd = os.open(f, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def settle_cache(paths, cold):
+    """Before a timed copy or restore: writes everything dirty back first (a churned database's checkpoint
+    writeback would otherwise compete with the timed run), then evicts `paths` (cold) or reads them all into
+    the page cache (warm: a restore that drops what it read must not make the next 'warm' run a cold one)."""
+    os.sync()
+    if cold:
+        drop_cache(paths)
+        return
+    for f in files_of(paths):
+        with open(f, "rb") as fh:
+            while fh.read(1 << 20):
                 pass
-            finally:
-                os.close(fd)
 
 
 def proc_stats(pid):
@@ -478,8 +495,7 @@ def scenario_lag(cfg, R):
 def cp_sync(src, dst, cold):
     if os.path.exists(dst):
         os.remove(dst)
-    if cold:
-        drop_cache([src])
+    settle_cache([src], cold)
     t0 = time.monotonic()
     run(["cp", src, dst])
     run(["sync", dst])
@@ -490,8 +506,7 @@ def timed_restore(cfg, kind, replica, out, cold):
     for p in (out, out + "-wal", out + "-shm"):
         if os.path.exists(p):
             os.remove(p)
-    if cold:
-        drop_cache([replica])
+    settle_cache([replica], cold)
     t0 = time.monotonic()
     run(restore_cmd(cfg, kind, replica, out), timeout=1800)
     return time.monotonic() - t0

@@ -202,7 +202,9 @@ def snapshot_section(R, lines):
               f"A {mib:,.0f} MiB database (cold in the page cache) gets its first snapshot when the replicator starts "
               "(time until the snapshot file is complete on the replica, process start-up included). Restores are "
               "`litestream restore -o OUT file:///replica` with each tool's own binary, cold (replica files evicted "
-              "from the page cache with `posix_fadvise(DONTNEED)`) and warm. *Churn*: "
+              "from the page cache with `posix_fadvise(DONTNEED)`) and warm (every replica file read into the page "
+              "cache first); every timed copy or restore starts after a `sync`, so no writeback left by an earlier "
+              "step competes with it. *Churn*: "
               f"{R['params']['churn_s']} s of random 100-row UPDATE transactions over the whole table at saturation "
               "while replicating; the restored database is checked against the source (row count and sum). The "
               "baseline is `cp` + `sync` of the same file, cold and warm.", "", t.md(), ""]

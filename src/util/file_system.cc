@@ -102,7 +102,7 @@ class PosixSequentialFile final : public Reader {
 
   Result<size_t> Read(uint8_t* buf, size_t n) override {
     ssize_t got = -1;
-    if (drop_behind_) {
+    if (drop_behind_ && n >= kMinDropBehindRead) {
       struct iovec iov = {buf, n};
       got = RetryEintr([&] { return ::preadv2(fd_, &iov, 1, -1, kRwfDontCache); });  // -1: at the offset
       if (got < 0 && RefusesDropBehind(errno)) {
