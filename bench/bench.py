@@ -20,6 +20,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 KINDS = ["none", "v3", "ours"]
@@ -165,12 +166,15 @@ def bytes_since(top, t0_wall):
 
 
 class Replicator:
-    def __init__(self, cfg, kind, workdir, dbs, interval=None):
+    def __init__(self, cfg, kind, workdir, dbs, interval=None, snapshot_interval=None):
         self.cfg, self.kind, self.workdir, self.dbs = cfg, kind, workdir, dbs
         self.bin = cfg.ours if kind == "ours" else cfg.v3
         self.config = os.path.join(workdir, f"litestream-{kind}.yml")
         self.logpath = os.path.join(workdir, f"litestream-{kind}.log")
-        lines = ["dbs:"]
+        lines = []
+        if snapshot_interval and kind == "ours":  # v0.5 layout: one level-9 cadence for every database
+            lines += ["snapshot:", f"  interval: {snapshot_interval}"]
+        lines.append("dbs:")
         for db, replica in dbs:
             lines.append(f"  - path: {db}")
             if interval:
@@ -183,6 +187,8 @@ class Replicator:
                 lines += ["    replicas:", "      - type: file", f"        path: {replica}"]
                 if interval:
                     lines.append(f"        sync-interval: {interval}")
+                if snapshot_interval:
+                    lines.append(f"        snapshot-interval: {snapshot_interval}")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.proc = None
@@ -569,6 +575,91 @@ def scenario_snapshot(cfg, R):
     R["snapshot"] = res
 
 
+class PeakSize:
+    """Samples a file's size every 50 ms on a thread of its own; .peak is the largest seen."""
+
+    def __init__(self, path):
+        self.path, self.peak, self.done = path, 0, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.wait(0.05):
+            try:
+                self.peak = max(self.peak, os.path.getsize(self.path))
+            except OSError:
+                pass
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        return self.peak
+
+
+def scenario_snapload(cfg, R):
+    """4c: a bulk burst on the big database while each replicator takes its scheduled snapshots of it:
+    what the snapshot costs the application (commit latency, throughput) and how far its WAL grows."""
+    res = {k: {} for k in KINDS}
+    base = fresh_dir(cfg, "snapload-template")
+    template = os.path.join(base, "big.db")
+    log(f"snapload: filling a {cfg.p['big_mib']} MiB database")
+    loadgen(cfg, "fill", template, "--mib", cfg.p["big_mib"], timeout=1800)
+    R["snapload_db_mib"] = os.path.getsize(template) / 1048576
+    interval = f"{cfg.p['snapload_interval_s']}s"
+    for rnd in range(cfg.rounds):
+        for kind in rotated(KINDS, rnd):
+            d = fresh_dir(cfg, f"snapload-{kind}")
+            db, replica = os.path.join(d, "big.db"), os.path.join(d, "replica")
+            shutil.copyfile(template, db)
+            drop_cache([db])
+            m = res[kind]
+            rep = None
+            try:
+                if kind != "none":
+                    rep = Replicator(cfg, kind, d, [(db, replica)], snapshot_interval=interval).start()
+                    rep.wait_ready(1800)
+                    time.sleep(0.5)
+                # Level-9 files (ours) or v0.3 snapshots. Ours uploads its first L0 file as the first
+                # level-9 file after wait_ready saw that L0: the burst starts once it is there.
+                l9 = "ltx/9/*.ltx" if kind == "ours" else "generations/*/snapshots/*.lz4"
+                deadline = time.monotonic() + 600
+                while rep and not files_under(replica, l9) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                before = set(files_under(replica, l9))
+                wal = PeakSize(db + "-wal")
+                try:
+                    r = loadgen(cfg, "write", db, "--seconds", cfg.p["snapload_burst_s"], "--rows", 1000,
+                                "--payload", 200)
+                except HarnessError as e:
+                    if kind != "v3":
+                        raise
+                    msg = f"snapload round {rnd + 1}: the application beside {LABEL[kind]} failed " \
+                          f"({str(e).split(' exited ', 1)[-1]}); round left out"
+                    R.setdefault("notes", []).append(msg)
+                    log(msg)
+                    continue
+                finally:
+                    wal_peak = wal.stop()
+                for k in ("tps", "p99_us", "max_us"):
+                    m.setdefault(k, []).append(r[k])
+                m.setdefault("wal_peak_mb", []).append(wal_peak / 1e6)
+                m.setdefault("wal_mb", []).append(r["wal_bytes"] / 1e6)
+                taken = len(set(files_under(replica, l9)) - before) if rep else None
+                if rep:
+                    m.setdefault("snapshots", []).append(taken)
+                    if not taken:
+                        R.setdefault("notes", []).append(
+                            f"snapload round {rnd + 1}: {LABEL[kind]} finished no snapshot during the burst")
+                log(f"snapload round {rnd + 1} {kind}: {r['tps']:.0f} txn/s, max {r['max_us'] / 1000:.0f} ms, "
+                    f"WAL peak {wal_peak / 1e6:.0f} MB" + (f", {taken} snapshot(s)" if rep else ""))
+            finally:
+                if rep:
+                    rep.stop()
+                shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
+    R["snapload"] = res
+
+
 def run_with_rusage(cmd, env=None, timeout=1800):
     """Runs cmd; returns (seconds, peak RSS MiB). The child is reaped with os.wait4 for its own rusage."""
     t0 = time.monotonic()
@@ -794,12 +885,14 @@ def scenario_scale(cfg, R):
 
 
 SCENARIOS = [("limits", scenario_limits), ("write", scenario_write), ("lag", scenario_lag),
-             ("snapshot", scenario_snapshot), ("s3", scenario_s3), ("vfs", scenario_vfs), ("scale", scenario_scale)]
+             ("snapshot", scenario_snapshot), ("snapload", scenario_snapload), ("s3", scenario_s3), ("vfs", scenario_vfs), ("scale", scenario_scale)]
 
 PARAMS = {
-    "quick": dict(rounds=1, disk_mib=64, write_s=2, burst_s=2, lag_commits=5, big_mib=32, churn_s=2, s3_small_mib=8, s3_rounds=1, vfs_mib=16,
+    "quick": dict(rounds=1, disk_mib=64, write_s=2, burst_s=2, lag_commits=5, big_mib=32, churn_s=2, snapload_interval_s=2,
+                  snapload_burst_s=5, s3_small_mib=8, s3_rounds=1, vfs_mib=16,
                   vfs_lookups=100, scale_dbs=50, scale_rounds=1, scale_idle_s=3, scale_timeout=120),
-    "full": dict(rounds=5, disk_mib=512, write_s=5, burst_s=10, lag_commits=20, big_mib=1024, churn_s=10, s3_small_mib=256, s3_rounds=2,
+    "full": dict(rounds=5, disk_mib=512, write_s=5, burst_s=10, lag_commits=20, big_mib=1024, churn_s=10, snapload_interval_s=20,
+                 snapload_burst_s=35, s3_small_mib=256, s3_rounds=2,
                  vfs_mib=256, vfs_lookups=200, scale_dbs=1000, scale_rounds=2, scale_idle_s=10, scale_timeout=600),
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include "ltx/page_index.h"
@@ -32,6 +33,12 @@ constexpr uint32_t kHandOffFrames = 1000;
 constexpr size_t kSnapshotReadAhead = 3;
 // At most one write-back of the application's WAL per this long (WriteBackWalIfWritten).
 constexpr std::chrono::milliseconds kWalWriteBackSpacing{50};
+// How long each sync holds the application's writers off while the WAL is past truncate-page-n and no
+// checkpoint can run (ThrottleWritersLocked): this much per multiple of the threshold, up to the maximum.
+constexpr std::chrono::milliseconds kThrottleSlice{50};
+constexpr std::chrono::milliseconds kMaxThrottleSlice{150};
+// How long such a hand-off waits for an autocheckpoint in flight to give SQLite's checkpointer lock up.
+constexpr std::chrono::milliseconds kCheckpointerGuardWait{5};
 // Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
 constexpr int kMaxChunksPerSyncToEnd = 1000;
 
@@ -152,6 +159,11 @@ void Database::Close() {
 void Database::CloseLocked() {
   if (closed_) return;
   closed_ = true;
+  // A backfill may have gigabytes left; SQLite checks for an interrupt between the pages it copies, and
+  // what it leaves is the next checkpoint's.
+  if (backfilling_.load()) sqlite3_interrupt(backfill_conn_.raw());
+  JoinBackfillLocked();
+  backfill_conn_.Close();
   ReleaseReadLockLocked();
   // SQLite's connections go first; the main-file handle we read pages through belongs to read_conn_.
   db_file_.reset();
@@ -180,25 +192,20 @@ Status Database::InitLocked() {
   auto dir_info = fs_->Stat(std::filesystem::path(options_.path).parent_path().string());
   if (dir_info.ok()) dir_mode_ = dir_info->mode & 0777;
 
-  auto open_conn = [&](SqliteConn* conn) -> Status {
-    LS_ASSIGN_OR_RETURN(*conn, SqliteConn::Open(options_.path, options_.busy_timeout));
-    LS_RETURN_IF_ERROR(conn->Exec("PRAGMA wal_autocheckpoint = 0;"));
-    // Keep the WAL file when our connections close, so the application's WAL is never deleted under it.
-    int persist = 1;
-    int rc = sqlite3_file_control(conn->raw(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-    return SqliteStatus(rc, conn->raw(), "set persist wal");
-  };
-  Status s = open_conn(&read_conn_);
-  if (s.ok()) s = open_conn(&read_conn_alt_);
-  if (s.ok()) s = open_conn(&write_conn_);
+  Status s = OpenOwnConnection(&read_conn_);
+  if (s.ok()) s = OpenOwnConnection(&read_conn_alt_);
+  if (s.ok()) s = OpenOwnConnection(&write_conn_);
+  if (s.ok()) s = OpenOwnConnection(&checkpoint_conn_);
   if (s.ok()) {
     // The barrier competes for SQLite's write lock with the application's writers. SQLite's default busy
     // handler sleeps 1..100 ms between attempts, so against a writer that commits back to back it almost
     // never wins and the WAL grows; polling every 100 us catches the gaps between the writer's transactions.
+    // The same holds for the set-up's tables and the seq bumps (both connections are used on the sync
+    // thread only, one at a time, so they can share the handler's state).
     busy_wait_limit_ = options_.busy_timeout;
     sqlite3_busy_handler(write_conn_.raw(), &Database::PollingBusyHandler, this);
+    sqlite3_busy_handler(checkpoint_conn_.raw(), &Database::PollingBusyHandler, this);
   }
-  if (s.ok()) s = open_conn(&checkpoint_conn_);
   if (s.ok()) {
     auto mode = checkpoint_conn_.QueryText("PRAGMA journal_mode = wal;");
     if (!mode.ok())
@@ -247,6 +254,15 @@ Status Database::InitLocked() {
   return Status::OK();
 }
 
+Status Database::OpenOwnConnection(SqliteConn* conn) {
+  LS_ASSIGN_OR_RETURN(*conn, SqliteConn::Open(options_.path, options_.busy_timeout));
+  LS_RETURN_IF_ERROR(conn->Exec("PRAGMA wal_autocheckpoint = 0;"));
+  // Keep the WAL file when our connections close, so the application's WAL is never deleted under it.
+  int persist = 1;
+  int rc = sqlite3_file_control(conn->raw(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  return SqliteStatus(rc, conn->raw(), "set persist wal");
+}
+
 int Database::PollingBusyHandler(void* arg, int attempt) {
   auto* db = static_cast<Database*>(arg);
   auto now = std::chrono::steady_clock::now();
@@ -273,6 +289,7 @@ Status Database::AcquireReadLockLocked() {
   LS_RETURN_IF_ERROR(BeginReadTransaction(*reader_));
   read_tx_open_ = true;
   state_.synced_past_read_lock = false;
+  NoteMarkMovedLocked();
   return Status::OK();
 }
 
@@ -294,7 +311,109 @@ Status Database::AdvanceReadLockLocked() {
   (void)reader_->Exec("ROLLBACK;");
   reader_ = next;
   state_.synced_past_read_lock = false;
+  NoteMarkMovedLocked();
   return Status::OK();
+}
+
+void Database::NoteMarkMovedLocked() {
+  mark_salts_ = state_.last_synced_salts;
+  mark_synced_offset_ = state_.last_synced_wal_offset;
+}
+
+uint64_t Database::BacklogBehindMarkLocked() const {
+  const int64_t end = state_.last_synced_wal_offset;
+  // After a restart, everything before it was backfilled: the backlog is the new generation.
+  const int64_t from = state_.last_synced_salts == mark_salts_ ? mark_synced_offset_ : kWalHeaderSize;
+  return end > from ? static_cast<uint64_t>(end - from) : 0;
+}
+
+Status Database::HandOffLocked(bool only_big_backlog) {
+  if (backfilling_.load()) return Status::OK();
+  if (checkpointing_) return AdvanceReadLockLocked();  // its own checkpoint follows on this thread
+  // What this move hands over: the WAL synced since the last move, which under a steady load trails the
+  // WAL's end by at most one sync.
+  const uint64_t handed_over = BacklogBehindMarkLocked();
+  backlog_waits_for_guard_ = false;
+  if (handed_over < options_.own_backfill_bytes)
+    return only_big_backlog ? Status::OK() : AdvanceReadLockLocked();
+  // Hold SQLite's checkpointer lock across the move, so that no autocheckpoint of the application's can
+  // start on the backlog before ours does. One in flight now is bounded by our old mark: wait it out, and
+  // if it takes longer, keep the mark where it is and try again at the next hand-off.
+  SqliteConn* const old_reader = reader_;
+  Status locked;
+  const auto deadline = std::chrono::steady_clock::now() + kCheckpointerGuardWait;
+  for (;;) {
+    locked = ShmCheckpointerLock(old_reader->raw(), true);
+    if (locked.code() != StatusCode::kBusy || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  if (locked.code() == StatusCode::kBusy) {
+    backlog_waits_for_guard_ = true;
+    return Status::OK();
+  }
+  const bool guarded = locked.ok();  // otherwise a VFS without shared-memory locks: race for it
+  Status s = AdvanceReadLockLocked();
+  if (s.ok() && reader_ != old_reader) {
+    StartBackfillLocked(guarded ? old_reader : nullptr, handed_over);
+  } else if (guarded) {
+    (void)ShmCheckpointerLock(old_reader->raw(), false);
+  }
+  return s;
+}
+
+// The backlog is backfilled here, on a connection and a thread of our own, so that neither the
+// application's commits nor our syncs wait for it: while it holds SQLite's checkpointer lock, the
+// application's autocheckpoints find it taken and return at once. Bounded by our read mark like any
+// checkpoint, it needs no lock of ours. Meanwhile the mark stays where it is (HandOffLocked) and our
+// checkpoints are deferred (CheckpointDeferredLocked); the first hand-off after it starts the next one if
+// the application wrote another big backlog meanwhile, so the backlog shrinks round by round as long as
+// backfilling outpaces the application. `guard`, if set, holds the checkpointer lock for us until the
+// thread's checkpoint is about to take it (the old reader, idle until the next hand-off, which waits).
+void Database::StartBackfillLocked(SqliteConn* guard, uint64_t handed_over) {
+  auto release_guard = [guard] {
+    if (guard != nullptr) (void)ShmCheckpointerLock(guard->raw(), false);
+  };
+  JoinBackfillLocked();
+  if (!backfill_conn_.is_open()) {
+    Status s = OpenOwnConnection(&backfill_conn_);
+    // A first read maps the wal-index now rather than between the guard's release and the checkpoint.
+    if (s.ok()) s = backfill_conn_.QueryInt("SELECT COUNT(1) FROM _litestream_seq;").status();
+    if (!s.ok()) {
+      release_guard();
+      logger_.Warn("backfill connection not opened", {{"error", s.message()}});
+      backfill_conn_.Close();
+      return;
+    }
+  }
+  backfilling_ = true;
+  try {
+    backfill_thread_ = std::thread([this, release_guard, handed_over, guarded = guard != nullptr] {
+      const auto start = std::chrono::steady_clock::now();
+      bool busy = false;
+      release_guard();
+      Status s = ExecCheckpointOn(backfill_conn_, CheckpointMode::kPassive, &busy);
+      // SQLite syncs the database file only after a checkpoint that empties the WAL, which ours never do
+      // while the application writes: the pages of every round would wait for the next barrier's checkpoint
+      // to flush them (2 s for the gigabytes after a long snapshot, measured), under the write lock.
+      if (s.ok() && !busy) s = SyncMainFile(backfill_conn_.raw());
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      logger_.Debug("backfilled wal", {{"handed_over", std::to_string(handed_over)},
+                                       {"ms", std::to_string(ms.count())},
+                                       {"guarded", guarded ? "true" : "false"},
+                                       {"busy", busy ? "true" : "false"},
+                                       {"error", s.ok() ? "" : s.message()}});
+      backfilling_ = false;
+    });
+  } catch (const std::system_error& e) {  // no thread: the application's autocheckpoint backfills it
+    release_guard();
+    backfilling_ = false;
+    logger_.Warn("backfill thread not started", {{"error", e.what()}});
+  }
+}
+
+void Database::JoinBackfillLocked() {
+  if (backfill_thread_.joinable()) backfill_thread_.join();
 }
 
 // The application's next autocheckpoint backfills up to the mark we hand on and fsyncs the WAL inside one
@@ -320,7 +439,7 @@ Status Database::AdvanceReadLockIfIdle() {
   std::unique_lock<std::mutex> lock(exec_mu_, std::try_to_lock);
   if (!lock.owns_lock() || !initialized_ || !read_tx_open_) return Status::OK();
   if (!TryLockCheckpointExclusive()) return Status::OK();
-  Status s = AdvanceReadLockLocked();
+  Status s = HandOffLocked();
   UnlockCheckpointExclusive();
   return s;
 }
@@ -469,8 +588,10 @@ Result<int> Database::Sync() {
         files++;
         state_.synced_since_checkpoint = true;
       }
-      if (wrote && TryLockCheckpointExclusive()) {
-        Status advanced = AdvanceReadLockLocked();
+      // After every new file; without one, only to hand a big backlog (left behind by a snapshot stream)
+      // to our own backfill, before a checkpoint's pre-barrier step would work through it on this thread.
+      if (TryLockCheckpointExclusive()) {
+        Status advanced = HandOffLocked(/*only_big_backlog=*/!wrote);
         UnlockCheckpointExclusive();
         if (!advanced.ok()) logger_.Debug("read lock not advanced", {{"error", advanced.message()}});
       }
@@ -536,6 +657,11 @@ namespace litestream {
 Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size) {
   if (page_size_ == 0) return Status::OK();
   const int64_t truncate_threshold = WalSizeThreshold(EffectiveTruncatePageN());
+  if (CheckpointDeferredLocked(orig_wal_size)) {
+    if (orig_wal_size < truncate_threshold) return Status::OK();
+    return ThrottleWritersLocked(
+        std::min(kThrottleSlice * (orig_wal_size / truncate_threshold), kMaxThrottleSlice));
+  }
   if (state_.last_synced_wal_offset < truncate_threshold) state_.truncate_passive_failed = false;
 
   // 1. Emergency: the WAL grew past the truncate threshold. Try PASSIVE first, then TRUNCATE.
@@ -592,6 +718,46 @@ Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal
   return Status::OK();
 }
 
+// A snapshot stream needs the database file as of its read mark, and a checkpoint started while our own
+// backfill runs would find SQLite's checkpoint lock taken (under its barrier, it would wait for it); the
+// next sync tries again. Checked under exec_mu_, which OpenSnapshot and StartBackfillLocked need too.
+bool Database::CheckpointDeferredLocked(int64_t wal_size) {
+  bool snapshot_streaming = false;
+  {
+    std::lock_guard<std::mutex> lock(chk_mu_);
+    snapshot_streaming = chk_shared_ > 0;  // no sync runs now: any shared holder is a snapshot stream
+  }
+  if (!snapshot_streaming && !backfilling_.load() && !backlog_waits_for_guard_) {
+    deferral_logged_ = false;
+    return false;
+  }
+  // Said once per deferral, and only when it holds off the emergency checkpoint.
+  if (!deferral_logged_ && wal_size >= WalSizeThreshold(EffectiveTruncatePageN())) {
+    deferral_logged_ = true;
+    logger_.Info("checkpoint deferred, throttling writers",
+                 {{"reason", snapshot_streaming    ? "snapshot streaming"
+                             : backfilling_.load() ? "backfilling"
+                                                   : "backlog waits for the checkpointer lock"},
+                  {"wal_size", std::to_string(wal_size)}});
+  }
+  return true;
+}
+
+// While no checkpoint can run and the WAL is past truncate-page-n, the application could grow it as fast
+// as it can write, without bound (our backfill takes its autocheckpoints' work away, and with it what
+// slows it down). Each sync then holds its write lock for a slice, so it writes part of the time only and
+// the backlog can shrink; its commits wait a slice at most, not the seconds a backfill of the whole backlog
+// inside one of them would take. The further past the threshold, the longer the slice.
+Status Database::ThrottleWritersLocked(std::chrono::milliseconds slice) {
+  LS_RETURN_IF_ERROR(write_conn_.Exec("BEGIN;"));
+  busy_wait_limit_ = std::min(slice, options_.busy_timeout);  // a writer may hold it nearly all the time
+  Status s = write_conn_.Exec("INSERT INTO _litestream_lock (id) VALUES (1);");
+  busy_wait_limit_ = options_.busy_timeout;
+  if (s.ok()) std::this_thread::sleep_for(slice);
+  (void)write_conn_.Exec("ROLLBACK;");
+  return s.code() == StatusCode::kBusy ? Status::OK() : s;
+}
+
 Status Database::Checkpoint(CheckpointMode mode) {
   std::lock_guard<std::mutex> lock(exec_mu_);
   LS_RETURN_IF_ERROR(InitLocked());
@@ -599,11 +765,16 @@ Status Database::Checkpoint(CheckpointMode mode) {
 }
 
 Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
+  JoinBackfillLocked();  // only Checkpoint() gets here while it runs: CheckpointIfNeededLocked defers
   // Skip silently while a snapshot stream holds the lock; the next sync tries again.
   if (!TryLockCheckpointExclusive()) return false;
+  checkpointing_ = true;
   struct Unlock {
     Database* db;
-    ~Unlock() { db->UnlockCheckpointExclusive(); }
+    ~Unlock() {
+      db->checkpointing_ = false;
+      db->UnlockCheckpointExclusive();
+    }
   } unlock{this};
 
   LS_ASSIGN_OR_RETURN(auto hdr0, ReadWalHeader());
@@ -732,9 +903,13 @@ Status Database::ExecCheckpointWaitingForOthers(CheckpointMode mode) {
 }
 
 Status Database::ExecCheckpoint(CheckpointMode mode, bool* busy) {
+  return ExecCheckpointOn(checkpoint_conn_, mode, busy);
+}
+
+Status Database::ExecCheckpointOn(SqliteConn& conn, CheckpointMode mode, bool* busy) {
   std::string sql = "PRAGMA wal_checkpoint(" + std::string(CheckpointModeName(mode)) + ");";
   sqlite3_stmt* stmt = nullptr;
-  sqlite3* db = checkpoint_conn_.raw();
+  sqlite3* db = conn.raw();
   int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
   if (rc != SQLITE_OK) return SqliteStatus(rc, db, sql);
   rc = sqlite3_step(stmt);
@@ -769,7 +944,8 @@ void Database::UnlockCheckpointShared() {
 
 void Database::HandOffDuringSyncLocked() {
   if (!hand_off_during_sync_ || !NoSnapshotStreamHoldsCheckpointLock()) return;
-  if (AdvanceReadLockLocked().ok()) handed_off_during_sync_ = true;
+  if (backfilling_.load()) return;
+  if (HandOffLocked().ok()) handed_off_during_sync_ = true;
 }
 
 bool Database::NoSnapshotStreamHoldsCheckpointLock() {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "db/sqlite_conn.h"
@@ -42,6 +43,10 @@ struct DbOptions {
   std::chrono::milliseconds min_size_checkpoint_spacing{0};
   uint32_t truncate_page_n = 121359;      // 0 means the default
   int64_t max_sync_wal_bytes = 64 << 20;  // per L0 file, cut at commit boundaries; 0 = unlimited
+  // A hand-off of our read mark past at least this much synced WAL at once (after a snapshot stream pinned
+  // it) is backfilled by our own checkpoint thread rather than by the application's next autocheckpoint,
+  // inside one of its commits. Normal hand-offs move it a few MB. See "Checkpoints" in docs/engine.md.
+  uint64_t own_backfill_bytes = 64 << 20;
   ltx::PageEncoding page_encoding = ltx::PageEncoding::kBlock;
   // Snapshots (a first L0, a level-9 snapshot) of at least compress_parallel_pages pages are compressed
   // on up to this many threads. 0: one per core, at most 4; 1: on the sync thread only.
@@ -171,10 +176,12 @@ class Database {
   Result<bool> LastPageMatch(RandomAccessReader& wal_file, RandomAccessReader& ltx_file, const ltx::Header& h,
                              const std::string& ltx_path, int64_t frame_offset);
   Status ExecCheckpoint(CheckpointMode mode, bool* busy = nullptr);
+  Status ExecCheckpointOn(SqliteConn& conn, CheckpointMode mode, bool* busy);
   Status ExecCheckpointWaitingForOthers(CheckpointMode mode);
   uint32_t EffectiveTruncatePageN() const;
   Status CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size);
   Result<bool> CheckpointLocked(CheckpointMode mode);  // true if the WAL was restarted
+  Status OpenOwnConnection(SqliteConn* conn);
   Status AcquireReadLockLocked();
   static int PollingBusyHandler(void* arg, int attempt);  // sqlite3_busy_handler for write_conn_
   void ReleaseReadLockLocked();
@@ -182,6 +189,18 @@ class Database {
   // connection begins first, then the old one ends. REQUIRES: the checkpoint lock held exclusively (a
   // snapshot stream relies on the database file holding nothing newer than its read mark).
   Status AdvanceReadLockLocked();
+  // Records where a move left our read mark, and how much WAL has been synced behind it since.
+  void NoteMarkMovedLocked();
+  uint64_t BacklogBehindMarkLocked() const;
+  // The hand-offs of the sync cadence: AdvanceReadLockLocked, unless our own backfill runs (what it is
+  // given decides the next backlog), and a backfill of our own when the move handed over a big backlog.
+  Status HandOffLocked(bool only_big_backlog = false);
+  // Runs a PASSIVE checkpoint on backfill_conn_ in a thread of its own (see "Checkpoints" in docs/engine.md).
+  void StartBackfillLocked(SqliteConn* guard, uint64_t handed_over);
+  void JoinBackfillLocked();
+  // Checkpoints wait while a snapshot stream holds the checkpoint lock or our own backfill runs.
+  bool CheckpointDeferredLocked(int64_t wal_size);
+  Status ThrottleWritersLocked(std::chrono::milliseconds slice);
   void WriteBackWalIfWritten();
   Result<TXID> PosLocked();
   Status MarkLocalCorrupt(const Status& s);  // returns s
@@ -227,6 +246,17 @@ class Database {
   // last wrote the WAL back.
   std::optional<SystemTime> wal_mtime_seen_;
   std::chrono::steady_clock::time_point last_wal_write_back_{};
+  // The last synced position when our read mark last moved (HandOffLocked judges the backlog by it), and
+  // whether a big backlog waits for SQLite's checkpointer lock to be handed to our backfill.
+  wal::Salts mark_salts_{};
+  int64_t mark_synced_offset_ = 0;
+  bool backlog_waits_for_guard_ = false;
+  // Our own backfill of a big backlog (StartBackfillLocked); backfill_conn_ is only opened for it.
+  SqliteConn backfill_conn_;
+  std::thread backfill_thread_;
+  std::atomic<bool> backfilling_{false};
+  bool deferral_logged_ = false;  // the current deferral of an emergency checkpoint is logged
+  bool checkpointing_ = false;    // CheckpointLocked runs: its hand-offs start no backfill
   // Set by Sync() and a PASSIVE checkpoint's syncs before its barrier, never by OpenSnapshot's: a big
   // incremental file of theirs hands our read mark on while it is written (HandOffDuringSyncLocked).
   bool hand_off_during_sync_ = false;

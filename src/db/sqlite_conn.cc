@@ -126,14 +126,34 @@ int UnixFileDescriptor(sqlite3* db, sqlite3_file* file, const std::string& path)
   return prefix->fd;
 }
 
-}  // namespace
-
-Result<std::unique_ptr<SqliteMainFile>> SqliteMainFile::Open(sqlite3* db, std::string path) {
+sqlite3_file* MainFile(sqlite3* db) {
   sqlite3_file* file = nullptr;
   int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file);
-  if (rc != SQLITE_OK || file == nullptr || file->pMethods == nullptr) {
-    return Status::IOError(path + ": cannot get SQLite's file handle");
+  return rc == SQLITE_OK && file != nullptr && file->pMethods != nullptr ? file : nullptr;
+}
+
+}  // namespace
+
+Status ShmCheckpointerLock(sqlite3* db, bool lock) {
+  constexpr int kWalCheckpointerLock = 1;
+  sqlite3_file* file = MainFile(db);
+  if (file == nullptr || file->pMethods->iVersion < 2 || file->pMethods->xShmLock == nullptr) {
+    return Status::FailedPrecondition("no shared-memory locks on this connection");
   }
+  const int flags = SQLITE_SHM_EXCLUSIVE | (lock ? SQLITE_SHM_LOCK : SQLITE_SHM_UNLOCK);
+  int rc = file->pMethods->xShmLock(file, kWalCheckpointerLock, 1, flags);
+  return SqliteStatus(rc, nullptr, lock ? "take checkpointer lock" : "release checkpointer lock");
+}
+
+Status SyncMainFile(sqlite3* db) {
+  sqlite3_file* file = MainFile(db);
+  if (file == nullptr) return Status::FailedPrecondition("no main file on this connection");
+  return SqliteStatus(file->pMethods->xSync(file, SQLITE_SYNC_NORMAL), nullptr, "sync database file");
+}
+
+Result<std::unique_ptr<SqliteMainFile>> SqliteMainFile::Open(sqlite3* db, std::string path) {
+  sqlite3_file* file = MainFile(db);
+  if (file == nullptr) return Status::IOError(path + ": cannot get SQLite's file handle");
   const int fd = UnixFileDescriptor(db, file, path);
   return std::unique_ptr<SqliteMainFile>(new SqliteMainFile(file, fd, std::move(path)));
 }

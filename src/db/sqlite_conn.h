@@ -16,6 +16,15 @@ namespace litestream {
 // Maps an SQLite result code to a Status (SQLITE_BUSY/LOCKED -> Busy, SQLITE_FULL -> DiskFull, ...).
 Status SqliteStatus(int rc, sqlite3* db, std::string_view context);
 
+// Takes (lock = true) or gives back SQLite's checkpointer lock (WAL_CKPT_LOCK: lock byte 1 of the
+// wal-index, https://sqlite.org/walformat.html) through a connection's own main file, without running a
+// checkpoint. Busy if another connection holds it; while held, other connections' checkpoints fail at once.
+Status ShmCheckpointerLock(sqlite3* db, bool lock);
+
+// Syncs a connection's main database file to disk through SQLite's own handle (xSync): no other fd on the
+// file is opened or closed, so no POSIX lock this process holds on it is dropped.
+Status SyncMainFile(sqlite3* db);
+
 class SqliteConn {
  public:
   SqliteConn() = default;

@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "ltx/decoder.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
+#include "support/wait.h"
 
 namespace litestream {
 namespace {
@@ -17,6 +20,24 @@ using testing::ApplyLtxFiles;
 using testing::InsertBlobs;
 using testing::MakeTempDir;
 using testing::QueryFile;
+using testing::WaitFor;
+
+// Counts log records by message.
+class MessageCounter final : public LogSink {
+ public:
+  void Write(LogLevel, std::string_view message, const std::vector<LogField>&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_[std::string(message)]++;
+  }
+  int Count(const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return counts_[message];
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> counts_;
+};
 
 class DatabaseTest : public ::testing::Test {
  protected:
@@ -25,8 +46,8 @@ class DatabaseTest : public ::testing::Test {
     options_.path = dir_ + "/app.db";
   }
 
-  std::unique_ptr<Database> NewDb() {
-    auto db = std::make_unique<Database>(options_, Logger());
+  std::unique_ptr<Database> NewDb(Logger logger = Logger()) {
+    auto db = std::make_unique<Database>(options_, std::move(logger));
     EXPECT_TRUE(db->Open().ok());
     return db;
   }
@@ -331,6 +352,71 @@ TEST_F(DatabaseTest, ReadMarkHandOffLetsTheApplicationBackfillUpToIt) {
   ASSERT_TRUE(db->AdvanceReadLockIfIdle().ok());
   auto [log4, backfilled4] = app_checkpoint();
   EXPECT_EQ(backfilled4, log4);
+}
+
+// A snapshot stream pins the WAL (its pages must stay as they were at its TXID). Checkpoints wait for it,
+// said once, instead of failing attempt after attempt and escalating to a TRUNCATE with a full boundary
+// snapshot under the write lock; once the stream is done, the emergency PASSIVE restarts the WAL.
+TEST_F(DatabaseTest, CheckpointsWaitForASnapshotStreamWithoutEscalatingToTruncate) {
+  options_.truncate_page_n = 10;
+  auto messages = std::make_shared<MessageCounter>();
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb(Logger(messages, LogLevel::kDebug));
+  ASSERT_TRUE(db->Sync().ok());
+  auto snap = db->OpenSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  const uint32_t full_before = static_cast<uint32_t>(LocalL0().size());
+  for (int round = 0; round < 4; round++) {
+    app.Exec(InsertBlobs(40, 3000));  // past truncate_page_n: each sync holds the writers off a while
+    Status s = db->Sync().status();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  EXPECT_EQ(messages->Count("checkpoint deferred, throttling writers"), 1);
+  EXPECT_EQ(messages->Count("forcing truncate checkpoint"), 0);
+  EXPECT_GT(db->sync_state().last_synced_wal_offset, 4 * 40 * 4120);  // pinned: not restarted
+
+  ASSERT_TRUE((*snap)->ReadAll(64 << 20).ok());
+  snap->reset();
+  app.Exec("INSERT INTO t (v) VALUES (x'01');");
+  ASSERT_TRUE(db->Sync().ok());
+  EXPECT_LT(db->sync_state().last_synced_wal_offset, 4 * 4120 + 32);  // restarted
+  EXPECT_EQ(messages->Count("forcing truncate checkpoint"), 0);
+  auto files = LocalL0();
+  for (size_t i = full_before; i < files.size(); i++) {  // no full-page boundary snapshot
+    EXPECT_LT(PageCountOf(files[i]), static_cast<int>(HeaderOf(files[i]).commit)) << files[i];
+  }
+  ExpectReplicaEquals(app);
+}
+
+// After a snapshot stream pinned our read mark, the backlog behind it is backfilled by a checkpoint of our
+// own, off the sync thread, not by the application (whose autocheckpoint is off here, and which would
+// otherwise backfill it all inside one of its commits).
+TEST_F(DatabaseTest, BacklogLeftByASnapshotStreamIsBackfilledByOurOwnCheckpoint) {
+  options_.own_backfill_bytes = 256 << 10;
+  options_.min_checkpoint_page_count = 100000;  // no size-triggered checkpoint of ours
+  options_.checkpoint_interval = std::chrono::milliseconds(0);
+  auto messages = std::make_shared<MessageCounter>();
+  AppDb app(options_.path);
+  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb(Logger(messages, LogLevel::kDebug));
+  ASSERT_TRUE(db->Sync().ok());
+  const auto db_size_before = std::filesystem::file_size(options_.path);
+  auto snap = db->OpenSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  app.Exec(InsertBlobs(120, 4000));  // ~120 pages of overflow, ~0.5 MB of WAL
+  ASSERT_TRUE(db->Sync().ok());      // the stream still pins the mark: nothing to hand off yet
+  EXPECT_EQ(messages->Count("backfilled wal"), 0);
+  ASSERT_TRUE((*snap)->ReadAll(64 << 20).ok());
+  snap->reset();
+
+  ASSERT_TRUE(db->Sync().ok());  // nothing new to sync: hands the backlog to our backfill
+  ASSERT_TRUE(WaitFor([&] { return messages->Count("backfilled wal") == 1; }));
+  EXPECT_GE(std::filesystem::file_size(options_.path), db_size_before + 120u * 4096u);
+  app.Exec("INSERT INTO t (v) VALUES (x'01');");
+  ASSERT_TRUE(db->Sync().ok());
+  ASSERT_TRUE(db->Checkpoint(CheckpointMode::kPassive).ok());
+  ExpectReplicaEquals(app);
 }
 
 }  // namespace

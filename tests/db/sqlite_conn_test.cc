@@ -1,4 +1,5 @@
-// SqliteMainFile: reading a database file through SQLite's own handle on it.
+// SqliteMainFile: reading a database file through SQLite's own handle on it; ShmCheckpointerLock and
+// SyncMainFile, which act through that handle too.
 #include "db/sqlite_conn.h"
 
 #include <gtest/gtest.h>
@@ -72,6 +73,35 @@ TEST(SqliteMainFileTest, ReadAtOnceOnAnotherVfsReadsThroughSqlite) {
     EXPECT_TRUE(ReadWhole(**file, /*once=*/true) == expected);
   }
   sqlite3_close(db);
+}
+
+// While one connection holds SQLite's checkpointer lock, another connection's checkpoint (an application's
+// autocheckpoint, say) fails at once instead of backfilling; once it is given back, it runs.
+TEST(ShmCheckpointerLockTest, HoldingItMakesOtherCheckpointsBusyUntilReleased) {
+  const std::string path = MakeTempDir("shm-checkpointer-lock") + "/app.db";
+  AppDb app(path);
+  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  app.Exec(InsertBlobs(20, 3000));
+  auto guard = SqliteConn::Open(path, std::chrono::milliseconds(0));
+  ASSERT_TRUE(guard.ok()) << guard.status().ToString();
+  ASSERT_TRUE(guard->QueryInt("SELECT COUNT(1) FROM t;").ok());  // maps the wal-index
+  auto other = SqliteConn::Open(path, std::chrono::milliseconds(0));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(other->QueryInt("SELECT COUNT(1) FROM t;").ok());
+
+  Status locked = ShmCheckpointerLock(guard->raw(), true);
+  ASSERT_TRUE(locked.ok()) << locked.ToString();
+  int log = -1, backfilled = -1;
+  EXPECT_EQ(sqlite3_wal_checkpoint_v2(app.raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &backfilled),
+            SQLITE_BUSY);
+  EXPECT_EQ(ShmCheckpointerLock(other->raw(), true).code(), StatusCode::kBusy);
+
+  ASSERT_TRUE(ShmCheckpointerLock(guard->raw(), false).ok());
+  EXPECT_EQ(sqlite3_wal_checkpoint_v2(app.raw(), "main", SQLITE_CHECKPOINT_PASSIVE, &log, &backfilled),
+            SQLITE_OK);
+  EXPECT_GT(log, 0);
+  EXPECT_EQ(backfilled, log);
+  EXPECT_TRUE(SyncMainFile(other->raw()).ok());
 }
 
 }  // namespace
