@@ -33,10 +33,14 @@ constexpr uint32_t kHandOffFrames = 1000;
 constexpr size_t kSnapshotReadAhead = 3;
 // At most one write-back of the application's WAL per this long (WriteBackWalIfWritten).
 constexpr std::chrono::milliseconds kWalWriteBackSpacing{50};
-// How long each sync holds the application's writers off while the WAL is past truncate-page-n and no
-// checkpoint can run (ThrottleWritersLocked): this much per multiple of the threshold, up to the maximum.
-constexpr std::chrono::milliseconds kThrottleSlice{50};
-constexpr std::chrono::milliseconds kMaxThrottleSlice{150};
+// How long a sync holds the application's writers off while the WAL is past truncate-page-n and no
+// checkpoint can run (ThrottleWritersLocked): slices of this much per multiple of the threshold, up to the
+// maximum, which SQLite's busy handler (polls at 103, 128, 178 ms) turns into a wait of 128 ms; gaps of the
+// maximum divided by the multiple, at least the minimum; all of it within the budget per sync.
+constexpr std::chrono::milliseconds kThrottleSlice{40};
+constexpr std::chrono::milliseconds kMaxThrottleSlice{120};
+constexpr std::chrono::milliseconds kMinThrottleGap{20};
+constexpr std::chrono::milliseconds kThrottleBudget{400};
 // How long such a hand-off waits for an autocheckpoint in flight to give SQLite's checkpointer lock up.
 constexpr std::chrono::milliseconds kCheckpointerGuardWait{5};
 // Upper bound on the chunks (max-sync-wal-bytes each) one SyncToWalEndLocked may write.
@@ -659,8 +663,7 @@ Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal
   const int64_t truncate_threshold = WalSizeThreshold(EffectiveTruncatePageN());
   if (CheckpointDeferredLocked(orig_wal_size)) {
     if (orig_wal_size < truncate_threshold) return Status::OK();
-    return ThrottleWritersLocked(
-        std::min(kThrottleSlice * (orig_wal_size / truncate_threshold), kMaxThrottleSlice));
+    return ThrottleWritersLocked(orig_wal_size / truncate_threshold);
   }
   if (state_.last_synced_wal_offset < truncate_threshold) state_.truncate_passive_failed = false;
 
@@ -745,17 +748,41 @@ bool Database::CheckpointDeferredLocked(int64_t wal_size) {
 
 // While no checkpoint can run and the WAL is past truncate-page-n, the application could grow it as fast
 // as it can write, without bound (our backfill takes its autocheckpoints' work away, and with it what
-// slows it down). Each sync then holds its write lock for a slice, so it writes part of the time only and
-// the backlog can shrink; its commits wait a slice at most, not the seconds a backfill of the whole backlog
-// inside one of them would take. The further past the threshold, the longer the slice.
-Status Database::ThrottleWritersLocked(std::chrono::milliseconds slice) {
-  LS_RETURN_IF_ERROR(write_conn_.Exec("BEGIN;"));
-  busy_wait_limit_ = std::min(slice, options_.busy_timeout);  // a writer may hold it nearly all the time
-  Status s = write_conn_.Exec("INSERT INTO _litestream_lock (id) VALUES (1);");
-  busy_wait_limit_ = options_.busy_timeout;
-  if (s.ok()) std::this_thread::sleep_for(slice);
-  (void)write_conn_.Exec("ROLLBACK;");
-  return s.code() == StatusCode::kBusy ? Status::OK() : s;
+// slows it down). Each sync then holds its write lock in slices, so it writes part of the time only and the
+// backlog can shrink; its commits wait a slice at most, not the seconds a backfill of the whole backlog
+// inside one of them would take. The further past the threshold (`multiple` times), the longer the slices
+// and the shorter the gaps between them; a sync spends at most kThrottleBudget on it.
+Status Database::ThrottleWritersLocked(int64_t multiple) {
+  multiple = std::max<int64_t>(multiple, 1);
+  const auto slice = std::min(kThrottleSlice * multiple, kMaxThrottleSlice);
+  const auto gap = std::max(kMaxThrottleSlice / multiple, kMinThrottleGap);
+  const auto end = std::chrono::steady_clock::now() + kThrottleBudget;
+  for (int round = 0; round < 100; round++) {
+    auto now = std::chrono::steady_clock::now();
+    // A gap after each slice, across syncs too: a writer waiting in SQLite's busy handler polls every
+    // 25-100 ms by then, and a slice right after the last would catch it asleep and double its wait.
+    if (now < throttle_free_until_) {
+      if (throttle_free_until_ >= end) return Status::OK();
+      std::this_thread::sleep_for(throttle_free_until_ - now);
+      now = std::chrono::steady_clock::now();
+    }
+    if (now + slice > end) return Status::OK();
+    LS_RETURN_IF_ERROR(write_conn_.Exec("BEGIN;"));
+    busy_wait_limit_ = std::min<std::chrono::milliseconds>(slice, options_.busy_timeout);
+    Status s = write_conn_.Exec("INSERT INTO _litestream_lock (id) VALUES (1);");
+    busy_wait_limit_ = options_.busy_timeout;
+    if (s.ok()) std::this_thread::sleep_for(slice);
+    (void)write_conn_.Exec("ROLLBACK;");
+    throttle_free_until_ = std::chrono::steady_clock::now() + gap;
+    if (!s.ok()) return s.code() == StatusCode::kBusy ? Status::OK() : s;
+    bool snapshot_streaming = false;
+    {
+      std::lock_guard<std::mutex> lock(chk_mu_);
+      snapshot_streaming = chk_shared_ > 0;
+    }
+    if (!snapshot_streaming && !backfilling_.load()) return Status::OK();  // a checkpoint can run again
+  }
+  return Status::OK();
 }
 
 Status Database::Checkpoint(CheckpointMode mode) {

@@ -200,7 +200,7 @@ class Database {
   void JoinBackfillLocked();
   // Checkpoints wait while a snapshot stream holds the checkpoint lock or our own backfill runs.
   bool CheckpointDeferredLocked(int64_t wal_size);
-  Status ThrottleWritersLocked(std::chrono::milliseconds slice);
+  Status ThrottleWritersLocked(int64_t multiple);  // multiple: how many times the WAL is past truncate-page-n
   void WriteBackWalIfWritten();
   Result<TXID> PosLocked();
   Status MarkLocalCorrupt(const Status& s);  // returns s
@@ -256,6 +256,7 @@ class Database {
   std::thread backfill_thread_;
   std::atomic<bool> backfilling_{false};
   bool deferral_logged_ = false;  // the current deferral of an emergency checkpoint is logged
+  std::chrono::steady_clock::time_point throttle_free_until_{};  // ThrottleWritersLocked's gap ends
   bool checkpointing_ = false;    // CheckpointLocked runs: its hand-offs start no backfill
   // Set by Sync() and a PASSIVE checkpoint's syncs before its barrier, never by OpenSnapshot's: a big
   // incremental file of theirs hands our read mark on while it is written (HandOffDuringSyncLocked).
