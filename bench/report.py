@@ -457,8 +457,8 @@ def write(R, out, md_path):
     lag_section(R, lines)
     resources_section(R, lines)
     snapshot_section(R, lines)
-    snapload_section(R, lines)
     s3_section(R, lines)
+    snapload_section(R, lines)
     vfs_section(R, lines)
     scale_section(R, lines)
     if made:
