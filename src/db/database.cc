@@ -725,11 +725,7 @@ Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal
 // backfill runs would find SQLite's checkpoint lock taken (under its barrier, it would wait for it); the
 // next sync tries again. Checked under exec_mu_, which OpenSnapshot and StartBackfillLocked need too.
 bool Database::CheckpointDeferredLocked(int64_t wal_size) {
-  bool snapshot_streaming = false;
-  {
-    std::lock_guard<std::mutex> lock(chk_mu_);
-    snapshot_streaming = chk_shared_ > 0;  // no sync runs now: any shared holder is a snapshot stream
-  }
+  const bool snapshot_streaming = SnapshotStreamOpenLocked();
   if (!snapshot_streaming && !backfilling_.load() && !backlog_waits_for_guard_) {
     deferral_logged_ = false;
     return false;
@@ -775,12 +771,7 @@ Status Database::ThrottleWritersLocked(int64_t multiple) {
     (void)write_conn_.Exec("ROLLBACK;");
     throttle_free_until_ = std::chrono::steady_clock::now() + gap;
     if (!s.ok()) return s.code() == StatusCode::kBusy ? Status::OK() : s;
-    bool snapshot_streaming = false;
-    {
-      std::lock_guard<std::mutex> lock(chk_mu_);
-      snapshot_streaming = chk_shared_ > 0;
-    }
-    if (!snapshot_streaming && !backfilling_.load()) return Status::OK();  // a checkpoint can run again
+    if (!SnapshotStreamOpenLocked() && !backfilling_.load()) return Status::OK();  // checkpoints may run
   }
   return Status::OK();
 }
@@ -973,6 +964,11 @@ void Database::HandOffDuringSyncLocked() {
   if (!hand_off_during_sync_ || !NoSnapshotStreamHoldsCheckpointLock()) return;
   if (backfilling_.load()) return;
   if (HandOffLocked().ok()) handed_off_during_sync_ = true;
+}
+
+bool Database::SnapshotStreamOpenLocked() {
+  std::lock_guard<std::mutex> lock(chk_mu_);
+  return chk_shared_ > 0;  // no sync runs now (exec_mu_ is ours): any shared holder is a snapshot stream
 }
 
 bool Database::NoSnapshotStreamHoldsCheckpointLock() {

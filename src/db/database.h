@@ -223,6 +223,8 @@ class Database {
   void HandOffDuringSyncLocked();
   // REQUIRES: the caller (a sync or a checkpoint) holds it. True if no snapshot stream holds it as well.
   bool NoSnapshotStreamHoldsCheckpointLock();
+  // REQUIRES: exec_mu_, and no sync of ours running. True while a snapshot stream holds it.
+  bool SnapshotStreamOpenLocked();
   void UnlockCheckpointExclusive();
 
   const DbOptions options_;
