@@ -338,6 +338,29 @@ def fresh_dir(cfg, name):
     return d
 
 
+def big_template(cfg):
+    """The big database (big_mib MiB of rows) that sections 4, 4b and 4c copy: filled once per run, in the
+    work directory, which the run removes at its end."""
+    path = os.path.join(cfg.work, "big-template", "big.db")
+    if not os.path.exists(path):
+        d = fresh_dir(cfg, "big-template")
+        log(f"filling a {cfg.p['big_mib']} MiB database")
+        loadgen(cfg, "fill", os.path.join(d, "filling.db"), "--mib", cfg.p["big_mib"], timeout=1800)
+        os.rename(os.path.join(d, "filling.db"), path)  # the fill ends with a TRUNCATE checkpoint: no -wal
+    return path
+
+
+def reference_failed(R, what, kind, e):
+    """A run whose application the reference made fail (v0.3.13's checkpoint can hold the write lock past the
+    load generator's 10 s busy_timeout) is reported and left out of the medians: the reference is measured,
+    not debugged. Ours failing is the harness's error."""
+    if kind != "v3":
+        raise e
+    msg = f"{what}: the application beside {LABEL[kind]} failed ({str(e).split(' exited ', 1)[-1]}); round left out"
+    R.setdefault("notes", []).append(msg)
+    log(msg)
+
+
 def rotated(kinds, rnd):
     k = rnd % len(kinds)
     return kinds[k:] + kinds[:k]
@@ -414,20 +437,12 @@ def scenario_write(cfg, R):
                 try:
                     r = loadgen(cfg, "write", db, "--seconds", seconds, *margs)
                 except HarnessError as e:
-                    if kind != "v3":
-                        raise
                     failed = e
                 finally:
                     if rep and mode == "backlog":
                         rep.proc.send_signal(signal.SIGCONT)
                 if failed:
-                    # The reference is measured, not debugged: a run whose application it made fail (v0.3.13's
-                    # checkpoint can hold the write lock past the load generator's 10 s busy_timeout) is
-                    # reported and left out of its medians.
-                    why = str(failed).split(" exited ", 1)[-1]
-                    msg = f"write/{mode} round {rnd + 1}: the application beside {LABEL[kind]} failed ({why}); round left out"
-                    R.setdefault("notes", []).append(msg)
-                    log(msg)
+                    reference_failed(R, f"write/{mode} round {rnd + 1}", kind, failed)
                     rep.stop()
                     shutil.rmtree(d, ignore_errors=True)
                     continue
@@ -522,10 +537,8 @@ def scenario_snapshot(cfg, R):
     """4: initial snapshot of a big database, restore cold and warm, restore after heavy churn; the
     baseline is cp + sync of the same file."""
     res = {k: {} for k in ("cp", "v3", "ours")}
-    base = fresh_dir(cfg, "snapshot-template")
-    template = os.path.join(base, "big.db")
-    log(f"snapshot: filling a {cfg.p['big_mib']} MiB database")
-    loadgen(cfg, "fill", template, "--mib", cfg.p["big_mib"], timeout=1800)
+    base = fresh_dir(cfg, "snapshot-copies")
+    template = big_template(cfg)
     maxid = db_digest(template)[0]
     R["snapshot_db_mib"] = os.path.getsize(template) / 1048576
     for rnd in range(cfg.rounds):
@@ -600,10 +613,7 @@ def scenario_snapload(cfg, R):
     """4c: a bulk burst on the big database while each replicator takes its scheduled snapshots of it:
     what the snapshot costs the application (commit latency, throughput) and how far its WAL grows."""
     res = {k: {} for k in KINDS}
-    base = fresh_dir(cfg, "snapload-template")
-    template = os.path.join(base, "big.db")
-    log(f"snapload: filling a {cfg.p['big_mib']} MiB database")
-    loadgen(cfg, "fill", template, "--mib", cfg.p["big_mib"], timeout=1800)
+    template = big_template(cfg)
     R["snapload_db_mib"] = os.path.getsize(template) / 1048576
     interval = f"{cfg.p['snapload_interval_s']}s"
     for rnd in range(cfg.rounds):
@@ -631,12 +641,7 @@ def scenario_snapload(cfg, R):
                     r = loadgen(cfg, "write", db, "--seconds", cfg.p["snapload_burst_s"], "--rows", 1000,
                                 "--payload", 200)
                 except HarnessError as e:
-                    if kind != "v3":
-                        raise
-                    msg = f"snapload round {rnd + 1}: the application beside {LABEL[kind]} failed " \
-                          f"({str(e).split(' exited ', 1)[-1]}); round left out"
-                    R.setdefault("notes", []).append(msg)
-                    log(msg)
+                    reference_failed(R, f"snapload round {rnd + 1}", kind, e)
                     continue
                 finally:
                     wal_peak = wal.stop()
@@ -656,7 +661,6 @@ def scenario_snapload(cfg, R):
                 if rep:
                     rep.stop()
                 shutil.rmtree(d, ignore_errors=True)
-    shutil.rmtree(base, ignore_errors=True)
     R["snapload"] = res
 
 
@@ -695,6 +699,9 @@ def scenario_s3(cfg, R):
     templates = {}
     base = fresh_dir(cfg, "s3-templates")
     for mib in sizes:
+        if mib == cfg.p["big_mib"]:
+            templates[mib] = big_template(cfg)
+            continue
         templates[mib] = os.path.join(base, f"db-{mib}.db")
         log(f"s3: filling a {mib} MiB database")
         loadgen(cfg, "fill", templates[mib], "--mib", mib, timeout=1800)

@@ -331,15 +331,18 @@ uint64_t Database::BacklogBehindMarkLocked() const {
   return end > from ? static_cast<uint64_t>(end - from) : 0;
 }
 
-Status Database::HandOffLocked(bool only_big_backlog) {
-  if (backfilling_.load()) return Status::OK();
-  if (checkpointing_) return AdvanceReadLockLocked();  // its own checkpoint follows on this thread
+Result<bool> Database::HandOffLocked(bool only_big_backlog) {
+  if (backfilling_.load()) return false;
+  auto advance = [&]() -> Result<bool> {
+    LS_RETURN_IF_ERROR(AdvanceReadLockLocked());
+    return true;
+  };
+  if (checkpointing_) return advance();  // its own checkpoint follows on this thread
   // What this move hands over: the WAL synced since the last move, which under a steady load trails the
   // WAL's end by at most one sync.
   const uint64_t handed_over = BacklogBehindMarkLocked();
   backlog_waits_for_guard_ = false;
-  if (handed_over < options_.own_backfill_bytes)
-    return only_big_backlog ? Status::OK() : AdvanceReadLockLocked();
+  if (handed_over < options_.own_backfill_bytes) return only_big_backlog ? Result<bool>(false) : advance();
   // Hold SQLite's checkpointer lock across the move, so that no autocheckpoint of the application's can
   // start on the backlog before ours does. One in flight now is bounded by our old mark: wait it out, and
   // if it takes longer, keep the mark where it is and try again at the next hand-off.
@@ -353,7 +356,7 @@ Status Database::HandOffLocked(bool only_big_backlog) {
   }
   if (locked.code() == StatusCode::kBusy) {
     backlog_waits_for_guard_ = true;
-    return Status::OK();
+    return false;
   }
   const bool guarded = locked.ok();  // otherwise a VFS without shared-memory locks: race for it
   Status s = AdvanceReadLockLocked();
@@ -362,7 +365,8 @@ Status Database::HandOffLocked(bool only_big_backlog) {
   } else if (guarded) {
     (void)ShmCheckpointerLock(old_reader->raw(), false);
   }
-  return s;
+  LS_RETURN_IF_ERROR(s);
+  return true;
 }
 
 // The backlog is backfilled here, on a connection and a thread of our own, so that neither the
@@ -443,7 +447,7 @@ Status Database::AdvanceReadLockIfIdle() {
   std::unique_lock<std::mutex> lock(exec_mu_, std::try_to_lock);
   if (!lock.owns_lock() || !initialized_ || !read_tx_open_) return Status::OK();
   if (!TryLockCheckpointExclusive()) return Status::OK();
-  Status s = HandOffLocked();
+  Status s = HandOffLocked().status();
   UnlockCheckpointExclusive();
   return s;
 }
@@ -595,7 +599,7 @@ Result<int> Database::Sync() {
       // After every new file; without one, only to hand a big backlog (left behind by a snapshot stream)
       // to our own backfill, before a checkpoint's pre-barrier step would work through it on this thread.
       if (TryLockCheckpointExclusive()) {
-        Status advanced = HandOffLocked(/*only_big_backlog=*/!wrote);
+        Status advanced = HandOffLocked(/*only_big_backlog=*/!wrote).status();
         UnlockCheckpointExclusive();
         if (!advanced.ok()) logger_.Debug("read lock not advanced", {{"error", advanced.message()}});
       }
@@ -962,8 +966,8 @@ void Database::UnlockCheckpointShared() {
 
 void Database::HandOffDuringSyncLocked() {
   if (!hand_off_during_sync_ || !NoSnapshotStreamHoldsCheckpointLock()) return;
-  if (backfilling_.load()) return;
-  if (HandOffLocked().ok()) handed_off_during_sync_ = true;
+  auto moved = HandOffLocked();
+  if (moved.ok() && *moved) handed_off_during_sync_ = true;
 }
 
 bool Database::SnapshotStreamOpenLocked() {

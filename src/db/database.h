@@ -194,7 +194,8 @@ class Database {
   uint64_t BacklogBehindMarkLocked() const;
   // The hand-offs of the sync cadence: AdvanceReadLockLocked, unless our own backfill runs (what it is
   // given decides the next backlog), and a backfill of our own when the move handed over a big backlog.
-  Status HandOffLocked(bool only_big_backlog = false);
+  // True if the mark moved.
+  Result<bool> HandOffLocked(bool only_big_backlog = false);
   // Runs a PASSIVE checkpoint on backfill_conn_ in a thread of its own (see "Checkpoints" in docs/engine.md).
   void StartBackfillLocked(SqliteConn* guard, uint64_t handed_over);
   void JoinBackfillLocked();
