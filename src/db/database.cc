@@ -33,6 +33,8 @@ constexpr uint32_t kHandOffFrames = 1000;
 constexpr size_t kSnapshotReadAhead = 3;
 // At most one write-back of the application's WAL per this long (WriteBackWalIfWritten).
 constexpr std::chrono::milliseconds kWalWriteBackSpacing{50};
+// With it, the database file's write-back starts once the file has grown this much since the last one.
+constexpr uint64_t kDbWriteBackGrowth = 32 << 20;
 // How long a sync holds the application's writers off while the WAL is past truncate-page-n and no
 // checkpoint can run (ThrottleWritersLocked): slices of this much per multiple of the threshold, up to the
 // maximum, which SQLite's busy handler (polls at 103, 128, 178 ms) turns into a wait of 128 ms; gaps of the
@@ -441,6 +443,19 @@ void Database::WriteBackWalIfWritten() {
   if (!written || now - last_wal_write_back_ < kWalWriteBackSpacing) return;
   last_wal_write_back_ = now;
   (void)fs_->WriteBack(wal_path(), info->size);
+  // The application's autocheckpoints write the database file but never sync it: SQLite syncs it only
+  // after a checkpoint that empties the WAL, and under a steady load only our barrier's does. Bulk inserts
+  // left it a second's worth of their pages to write (131 ms of a 150 ms barrier, traced; the commit
+  // that waited for the barrier took 180-330 ms). Started early, in the background, they are mostly
+  // written when it comes (barriers 10-50 ms; commit max 80-130 ms in 10 s bursts, p99 unchanged). Only
+  // after some growth: started at every WAL write-back, under small transactions (whose autocheckpoints
+  // rewrite the same few pages) it cost 10% of their throughput, and every 8 MiB raised bulk p99 1.5x.
+  auto db_size = db_file_->Size();
+  if (!db_size.ok()) return;
+  if (*db_size < db_size_written_back_) db_size_written_back_ = *db_size;
+  if (*db_size - db_size_written_back_ < kDbWriteBackGrowth) return;
+  db_size_written_back_ = *db_size;
+  db_file_->StartWriteBack();
 }
 
 Status Database::AdvanceReadLockIfIdle() {

@@ -245,10 +245,11 @@ class Database {
   std::chrono::milliseconds busy_wait_limit_{0};             // and how long it may last
   SqliteConn checkpoint_conn_;                               // PRAGMA wal_checkpoint and seq bumps
   bool read_tx_open_ = false;
-  // WriteBackWalIfWritten's: the WAL's mtime at the last hand-off (unset before the first) and when it
-  // last wrote the WAL back.
+  // WriteBackWalIfWritten's: the WAL's mtime at the last hand-off (unset before the first), when it last
+  // wrote the WAL back, and the database file's size when it last started writing that back.
   std::optional<SystemTime> wal_mtime_seen_;
   std::chrono::steady_clock::time_point last_wal_write_back_{};
+  uint64_t db_size_written_back_ = 0;
   // The last synced position when our read mark last moved (HandOffLocked judges the backlog by it), and
   // whether a big backlog waits for SQLite's checkpointer lock to be handed to our backfill.
   wal::Salts mark_salts_{};
@@ -260,12 +261,12 @@ class Database {
   std::atomic<bool> backfilling_{false};
   bool deferral_logged_ = false;  // the current deferral of an emergency checkpoint is logged
   std::chrono::steady_clock::time_point throttle_free_until_{};  // ThrottleWritersLocked's gap ends
-  bool checkpointing_ = false;    // CheckpointLocked runs: its hand-offs start no backfill
+  bool checkpointing_ = false;  // CheckpointLocked runs: its hand-offs start no backfill
   // Set by Sync() and a PASSIVE checkpoint's syncs before its barrier, never by OpenSnapshot's: a big
   // incremental file of theirs hands our read mark on while it is written (HandOffDuringSyncLocked).
   bool hand_off_during_sync_ = false;
-  bool handed_off_during_sync_ = false;          // by the file being written now
-  std::unique_ptr<RandomAccessReader> db_file_;  // one long-lived fd; never reopened (POSIX lock semantics)
+  bool handed_off_during_sync_ = false;      // by the file being written now
+  std::unique_ptr<SqliteMainFile> db_file_;  // one long-lived fd; never reopened (POSIX lock semantics)
   uint32_t db_mode_ = 0600, dir_mode_ = 0700;
   uint32_t db_uid_ = 0, db_gid_ = 0;
   std::atomic<uint32_t> page_size_{0};

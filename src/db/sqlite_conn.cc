@@ -1,5 +1,6 @@
 #include "db/sqlite_conn.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -34,7 +35,8 @@ SqliteConn& SqliteConn::operator=(SqliteConn&& other) noexcept {
   return *this;
 }
 
-Result<SqliteConn> SqliteConn::Open(const std::string& path, std::chrono::milliseconds busy_timeout, int flags) {
+Result<SqliteConn> SqliteConn::Open(const std::string& path, std::chrono::milliseconds busy_timeout,
+                                    int flags) {
   SqliteConn conn;
   conn.path_ = path;
   int rc = sqlite3_open_v2(path.c_str(), &conn.db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -163,13 +165,18 @@ Result<size_t> SqliteMainFile::ReadAtOnce(uint64_t offset, uint8_t* buf, size_t 
   return PreadAll(fd_, offset, buf, n, path_, &drop_behind_);
 }
 
+void SqliteMainFile::StartWriteBack() {
+  if (fd_ >= 0) (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 Result<size_t> SqliteMainFile::ReadAt(uint64_t offset, uint8_t* buf, size_t n) {
   LS_ASSIGN_OR_RETURN(uint64_t size, Size());
   if (offset >= size) return size_t{0};
   size_t count = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
   int rc = file_->pMethods->xRead(file_, buf, static_cast<int>(count), static_cast<sqlite3_int64>(offset));
   if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
-    return Status::IOError(path_ + ": read at " + std::to_string(offset) + " failed (" + sqlite3_errstr(rc) + ")");
+    return Status::IOError(path_ + ": read at " + std::to_string(offset) + " failed (" + sqlite3_errstr(rc) +
+                           ")");
   }
   return count;
 }

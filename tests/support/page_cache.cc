@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,6 +32,22 @@ size_t CachedPages(const std::string& path) {
   }
   ::munmap(map, static_cast<size_t>(st.st_size));
   return cached;
+}
+
+std::optional<size_t> UnwrittenPages(const std::string& path) {
+  constexpr long kCachestat = 451;  // not yet in every libc's headers
+  struct {
+    uint64_t offset, length;  // length 0: to the end of the file
+  } range{0, 0};
+  struct {
+    uint64_t cache, dirty, writeback, evicted, recently_evicted;
+  } stat{};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  const long rc = ::syscall(kCachestat, fd, &range, &stat, 0);
+  ::close(fd);
+  if (rc != 0) return std::nullopt;
+  return static_cast<size_t>(stat.dirty + stat.writeback);
 }
 
 void EvictFromPageCache(const std::string& path) {

@@ -2,12 +2,16 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 namespace litestream::testing {
 
 // How many of `path`'s pages the page cache holds (mincore of a mapping; 0 for an empty file).
 size_t CachedPages(const std::string& path);
+// How many of `path`'s cached pages are dirty or being written back (cachestat(2), Linux 6.5+); nullopt
+// where the kernel cannot say.
+std::optional<size_t> UnwrittenPages(const std::string& path);
 // Writes `path` back and drops its pages from the page cache.
 void EvictFromPageCache(const std::string& path);
 // Caches the page at `offset` of `path` and no other (a read with readahead off).
