@@ -201,7 +201,9 @@ class Database {
   void JoinBackfillLocked();
   // Checkpoints wait while a snapshot stream holds the checkpoint lock or our own backfill runs.
   bool CheckpointDeferredLocked(int64_t wal_size);
-  Status ThrottleWritersLocked(int64_t multiple);  // multiple: how many times the WAL is past truncate-page-n
+  // multiple: how many times the WAL is past truncate-page-n; counts the slices it held the writers off.
+  Status ThrottleWritersLocked(int64_t multiple, int* slices);
+  bool WalWrittenSinceLastLookLocked();
   void WriteBackWalIfWritten();
   Result<TXID> PosLocked();
   Status MarkLocalCorrupt(const Status& s);  // returns s
@@ -261,6 +263,7 @@ class Database {
   std::atomic<bool> backfilling_{false};
   bool deferral_logged_ = false;  // the current deferral of an emergency checkpoint is logged
   std::chrono::steady_clock::time_point throttle_free_until_{};  // ThrottleWritersLocked's gap ends
+  std::optional<SystemTime> throttle_wal_mtime_;                 // WalWrittenSinceLastLookLocked's
   bool checkpointing_ = false;  // CheckpointLocked runs: its hand-offs start no backfill
   // Set by Sync() and a PASSIVE checkpoint's syncs before its barrier, never by OpenSnapshot's: a big
   // incremental file of theirs hands our read mark on while it is written (HandOffDuringSyncLocked).

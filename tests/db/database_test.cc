@@ -389,6 +389,37 @@ TEST_F(DatabaseTest, CheckpointsWaitForASnapshotStreamWithoutEscalatingToTruncat
   ExpectReplicaEquals(app);
 }
 
+// While checkpoints wait for a snapshot stream and the WAL is past truncate-page-n, a sync holds the
+// application's writers off only if the application wrote since the previous one: an idle application's
+// backlog (written while we were stopped, say) is copied without this thread sleeping through slices.
+TEST_F(DatabaseTest, WritersAreThrottledOnlyWhileTheApplicationWrites) {
+  options_.truncate_page_n = 10;
+  auto messages = std::make_shared<MessageCounter>();
+  AppDb app(options_.path);
+  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb(Logger(messages, LogLevel::kDebug));
+  ASSERT_TRUE(db->Sync().ok());
+  auto snap = db->OpenSnapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  app.Exec(InsertBlobs(40, 3000));  // past truncate_page_n
+  ASSERT_TRUE(db->Sync().ok());
+  ASSERT_TRUE(db->Sync().ok());  // the application has been idle since
+  ASSERT_TRUE(db->Sync().ok());
+  EXPECT_EQ(messages->Count("writers throttled"), 0);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the file system's mtime granularity
+  app.Exec(InsertBlobs(5, 3000));
+  ASSERT_TRUE(db->Sync().ok());
+  EXPECT_EQ(messages->Count("writers throttled"), 1);
+  ASSERT_TRUE(db->Sync().ok());  // idle again
+  EXPECT_EQ(messages->Count("writers throttled"), 1);
+
+  ASSERT_TRUE((*snap)->ReadAll(64 << 20).ok());
+  snap->reset();
+  ASSERT_TRUE(db->Sync().ok());
+  ExpectReplicaEquals(app);
+}
+
 // After a snapshot stream pinned our read mark, the backlog behind it is backfilled by a checkpoint of our
 // own, off the sync thread, not by the application (whose autocheckpoint is off here, and which would
 // otherwise backfill it all inside one of its commits).
