@@ -103,6 +103,13 @@ Status CheckWalNotRestarted(RandomAccessReader& wal_file, wal::Salts salts) {
   return Status::Unavailable("wal restarted while its frames were being copied; retrying");
 }
 
+// Whether a file's mtime moved since the look recorded in `seen` (never on the first look); records it.
+bool MtimeMoved(SystemTime mtime, std::optional<SystemTime>& seen) {
+  const bool moved = seen && mtime != *seen;
+  seen = mtime;
+  return moved;
+}
+
 }  // namespace
 
 std::string_view CheckpointModeName(CheckpointMode mode) {
@@ -437,8 +444,7 @@ void Database::JoinBackfillLocked() {
 void Database::WriteBackWalIfWritten() {
   auto info = fs_->Stat(wal_path());
   if (!info.ok()) return;
-  const bool written = wal_mtime_seen_ && info->mtime != *wal_mtime_seen_;
-  wal_mtime_seen_ = info->mtime;
+  const bool written = MtimeMoved(info->mtime, wal_mtime_seen_);
   const auto now = std::chrono::steady_clock::now();
   if (!written || now - last_wal_write_back_ < kWalWriteBackSpacing) return;
   last_wal_write_back_ = now;
@@ -769,10 +775,7 @@ bool Database::CheckpointDeferredLocked(int64_t wal_size) {
 // off only took slices out of this thread's catch-up: 3 GB took 15-24 s instead of 9-13 s.
 bool Database::WalWrittenSinceLastLookLocked() {
   auto info = fs_->Stat(wal_path());
-  if (!info.ok()) return false;
-  const bool written = throttle_wal_mtime_ && info->mtime != *throttle_wal_mtime_;
-  throttle_wal_mtime_ = info->mtime;
-  return written;
+  return info.ok() && MtimeMoved(info->mtime, throttle_wal_mtime_);
 }
 
 // While no checkpoint can run and the WAL is past truncate-page-n, the application could grow it as fast

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "ltx/decoder.h"
 #include "support/paths.h"
@@ -354,70 +355,81 @@ TEST_F(DatabaseTest, ReadMarkHandOffLetsTheApplicationBackfillUpToIt) {
   EXPECT_EQ(backfilled4, log4);
 }
 
-// A snapshot stream pins the WAL (its pages must stay as they were at its TXID). Checkpoints wait for it,
-// said once, instead of failing attempt after attempt and escalating to a TRUNCATE with a full boundary
-// snapshot under the write lock; once the stream is done, the emergency PASSIVE restarts the WAL.
-TEST_F(DatabaseTest, CheckpointsWaitForASnapshotStreamWithoutEscalatingToTruncate) {
-  options_.truncate_page_n = 10;
-  auto messages = std::make_shared<MessageCounter>();
-  AppDb app(options_.path);
-  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  auto db = NewDb(Logger(messages, LogLevel::kDebug));
-  ASSERT_TRUE(db->Sync().ok());
-  auto snap = db->OpenSnapshot();
-  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+// A database whose WAL a snapshot stream pins (its pages must stay as they were at its TXID), with a
+// truncate-page-n of 10 pages that the application's next writes pass: what checkpoints and the writer
+// throttle see while a level-9 snapshot streams.
+class SnapshotStreamTest : public DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    options_.truncate_page_n = 10;
+    app_.emplace(options_.path);
+    app_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+    db_ = NewDb(Logger(messages_, LogLevel::kDebug));
+    ASSERT_TRUE(db_->Sync().ok());
+    auto snap = db_->OpenSnapshot();
+    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+    snap_ = std::move(*snap);
+  }
+
+  // Reads the stream to its end and closes it.
+  void FinishSnapshot() {
+    ASSERT_TRUE(snap_->ReadAll(64 << 20).ok());
+    snap_.reset();
+  }
+
+  std::shared_ptr<MessageCounter> messages_ = std::make_shared<MessageCounter>();
+  std::optional<AppDb> app_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<SnapshotReader> snap_;
+};
+
+// Checkpoints wait for the stream, said once, instead of failing attempt after attempt and escalating to a
+// TRUNCATE with a full boundary snapshot under the write lock; once the stream is done, the emergency
+// PASSIVE restarts the WAL.
+TEST_F(SnapshotStreamTest, CheckpointsWaitForItWithoutEscalatingToTruncate) {
   const uint32_t full_before = static_cast<uint32_t>(LocalL0().size());
   for (int round = 0; round < 4; round++) {
-    app.Exec(InsertBlobs(40, 3000));  // past truncate_page_n: each sync holds the writers off a while
-    Status s = db->Sync().status();
+    app_->Exec(InsertBlobs(40, 3000));  // past truncate_page_n
+    Status s = db_->Sync().status();
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
-  EXPECT_EQ(messages->Count("checkpoint deferred, throttling writers"), 1);
-  EXPECT_EQ(messages->Count("forcing truncate checkpoint"), 0);
-  EXPECT_GT(db->sync_state().last_synced_wal_offset, 4 * 40 * 4120);  // pinned: not restarted
+  EXPECT_EQ(messages_->Count("checkpoint deferred, throttling writers"), 1);
+  EXPECT_EQ(messages_->Count("forcing truncate checkpoint"), 0);
+  EXPECT_GT(db_->sync_state().last_synced_wal_offset, 4 * 40 * 4120);  // pinned: not restarted
 
-  ASSERT_TRUE((*snap)->ReadAll(64 << 20).ok());
-  snap->reset();
-  app.Exec("INSERT INTO t (v) VALUES (x'01');");
-  ASSERT_TRUE(db->Sync().ok());
-  EXPECT_LT(db->sync_state().last_synced_wal_offset, 4 * 4120 + 32);  // restarted
-  EXPECT_EQ(messages->Count("forcing truncate checkpoint"), 0);
+  ASSERT_NO_FATAL_FAILURE(FinishSnapshot());
+  app_->Exec("INSERT INTO t (v) VALUES (x'01');");
+  ASSERT_TRUE(db_->Sync().ok());
+  EXPECT_LT(db_->sync_state().last_synced_wal_offset, 4 * 4120 + 32);  // restarted
+  EXPECT_EQ(messages_->Count("forcing truncate checkpoint"), 0);
   auto files = LocalL0();
   for (size_t i = full_before; i < files.size(); i++) {  // no full-page boundary snapshot
     EXPECT_LT(PageCountOf(files[i]), static_cast<int>(HeaderOf(files[i]).commit)) << files[i];
   }
-  ExpectReplicaEquals(app);
+  ExpectReplicaEquals(*app_);
 }
 
-// While checkpoints wait for a snapshot stream and the WAL is past truncate-page-n, a sync holds the
+// While checkpoints wait for the stream and the WAL is past truncate-page-n, a sync holds the
 // application's writers off only if the application wrote since the previous one: an idle application's
 // backlog (written while we were stopped, say) is copied without this thread sleeping through slices.
-TEST_F(DatabaseTest, WritersAreThrottledOnlyWhileTheApplicationWrites) {
-  options_.truncate_page_n = 10;
-  auto messages = std::make_shared<MessageCounter>();
-  AppDb app(options_.path);
-  app.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  auto db = NewDb(Logger(messages, LogLevel::kDebug));
-  ASSERT_TRUE(db->Sync().ok());
-  auto snap = db->OpenSnapshot();
-  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
-  app.Exec(InsertBlobs(40, 3000));  // past truncate_page_n
-  ASSERT_TRUE(db->Sync().ok());
-  ASSERT_TRUE(db->Sync().ok());  // the application has been idle since
-  ASSERT_TRUE(db->Sync().ok());
-  EXPECT_EQ(messages->Count("writers throttled"), 0);
+TEST_F(SnapshotStreamTest, WritersAreThrottledOnlyWhileTheApplicationWrites) {
+  app_->Exec(InsertBlobs(40, 3000));  // past truncate_page_n
+  ASSERT_TRUE(db_->Sync().ok());
+  ASSERT_TRUE(db_->Sync().ok());  // the application has been idle since
+  ASSERT_TRUE(db_->Sync().ok());
+  EXPECT_EQ(messages_->Count("writers throttled"), 0);
 
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the file system's mtime granularity
-  app.Exec(InsertBlobs(5, 3000));
-  ASSERT_TRUE(db->Sync().ok());
-  EXPECT_EQ(messages->Count("writers throttled"), 1);
-  ASSERT_TRUE(db->Sync().ok());  // idle again
-  EXPECT_EQ(messages->Count("writers throttled"), 1);
+  app_->Exec(InsertBlobs(5, 3000));
+  ASSERT_TRUE(db_->Sync().ok());
+  EXPECT_EQ(messages_->Count("writers throttled"), 1);
+  ASSERT_TRUE(db_->Sync().ok());  // idle again
+  EXPECT_EQ(messages_->Count("writers throttled"), 1);
 
-  ASSERT_TRUE((*snap)->ReadAll(64 << 20).ok());
-  snap->reset();
-  ASSERT_TRUE(db->Sync().ok());
-  ExpectReplicaEquals(app);
+  ASSERT_NO_FATAL_FAILURE(FinishSnapshot());
+  ASSERT_TRUE(db_->Sync().ok());
+  ExpectReplicaEquals(*app_);
 }
 
 // After a snapshot stream pinned our read mark, the backlog behind it is backfilled by a checkpoint of our
