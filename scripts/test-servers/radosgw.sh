@@ -16,16 +16,36 @@ SECRET_KEY=litestreamtestsecret
 BUCKET=litestream-test
 
 stop_cluster() {
-  # Our own copies of the pids: the daemons delete their pid files while shutting down. rgw first, then the
-  # OSD, then the mon (an OSD whose mon is gone waits before exiting).
-  for f in 1-rgw 2-osd 3-mon; do
-    [ -s "$DIR/pids/$f" ] || continue
-    pid=$(cat "$DIR/pids/$f")
+  # Our own copies of the pids (the daemons delete their pid files while shutting down), or the daemons'
+  # files when an attempt was cut short before copying them. rgw first, then the OSD, then the mon (an OSD
+  # whose mon is gone waits before exiting).
+  local f pid
+  for f in "$DIR"/pids/1-rgw "$DIR"/run/client.rgw.*.pid "$DIR"/pids/2-osd "$DIR"/run/osd.*.pid \
+           "$DIR"/pids/3-mon "$DIR"/run/mon.*.pid; do
+    [ -s "$f" ] || continue
+    pid=$(cat "$f")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
 }
+
+# Polls CONDITION (a command) until it succeeds, at most TRIES times SECONDS apart; fails at once if the
+# daemon whose pid file is PIDFILE has exited, so a dead daemon never costs the whole wait.
+wait_for() {
+  local pidfile=$1 tries=$2 seconds=$3; shift 3
+  for _ in $(seq 1 "$tries"); do
+    "$@" && return 0
+    if [ -s "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "daemon $(basename "$pidfile") exited while waiting for: $*" >&2; return 1
+    fi
+    sleep "$seconds"
+  done
+  echo "timed out waiting for: $*" >&2; return 1
+}
+
+osd_is_up() { timeout 10 ceph -c "$DIR/ceph.conf" osd stat 2>/dev/null | grep -q '1 up'; }
+gateway_answers() { curl -s --max-time 2 -o /dev/null "$1/"; }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -66,6 +86,10 @@ osd pool default pg autoscale mode = off
 osd crush chooseleaf type = 0
 osd crush update on start = false
 osd class update on start = false
+# The cluster lives in RAM: a mon that refuses to start on a nearly full disk (below 5 % free by default)
+# only makes the tests fail on busy CI disks.
+mon data avail crit = 0
+mon data avail warn = 0
 mon allow pool size one = true
 mon allow pool delete = true
 mon max pg per osd = 1000
@@ -102,13 +126,12 @@ CONF
   ceph-osd "${c[@]}" -i "$osd_id"
   for _ in $(seq 1 50); do [ -s "$DIR/run/osd.$osd_id.pid" ] && break; sleep 0.1; done
   cp "$DIR/run/osd.$osd_id.pid" "$DIR/pids/2-osd"
-  for _ in $(seq 1 60); do timeout 10 ceph "${c[@]}" osd stat 2>/dev/null | grep -q '1 up' && break; sleep 0.5; done
+  wait_for "$DIR/pids/2-osd" 60 0.5 osd_is_up
   radosgw "${c[@]}" -n client.rgw.a
   for _ in $(seq 1 50); do [ -s "$DIR/run/client.rgw.a.pid" ] && break; sleep 0.1; done
   cp "$DIR/run/client.rgw.a.pid" "$DIR/pids/1-rgw"
   local endpoint="http://127.0.0.1:$rgw_port"
-  for _ in $(seq 1 120); do curl -s -o /dev/null "$endpoint/" && break; sleep 0.5; done
-  curl -s -o /dev/null "$endpoint/" || { tail -20 "$DIR/log/client.rgw.a.log" >&2; return 1; }
+  wait_for "$DIR/pids/1-rgw" 120 0.5 gateway_answers "$endpoint"
   timeout 60 radosgw-admin "${c[@]}" user create --uid litestream --display-name litestream \
     --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" >/dev/null
   # The tests' bucket, created with the AWS CLI: also proves a standard client can talk to the server.
@@ -132,14 +155,18 @@ mkdir -p "$(dirname "$DIR")"
 case "$CMD" in
   start)
     [ -s "$DIR/env" ] && [ -s "$DIR/pids/1-rgw" ] && kill -0 "$(cat "$DIR/pids/1-rgw")" 2>/dev/null && { cat "$DIR/env"; exit 0; }
-    # Under CPU contention about 1 start in 4 fails (TEST-INFRA.md): up to 3 attempts on a fresh directory.
+    # Under CPU contention about 1 start in 4 fails (TEST-INFRA.md): up to 3 attempts on a fresh directory,
+    # each a process of its own (so `set -e` stops it at the first failing step) bounded to 120 s, which
+    # keeps all three inside the ctest fixture's timeout.
     for attempt in 1 2 3; do
-      if start_once >"$DIR.start.log" 2>&1; then cat "$DIR/env"; exit 0; fi
-      echo "radosgw start attempt $attempt failed:" >&2; tail -5 "$DIR.start.log" >&2
+      if timeout -k 5 120 "$0" start-attempt "$DIR" >"$DIR.start.log" 2>&1; then cat "$DIR/env"; exit 0; fi
+      echo "radosgw start attempt $attempt failed:" >&2
+      tail -n 8 "$DIR.start.log" "$DIR"/log/*.log >&2 2>/dev/null || true
       stop_cluster
     done
     echo "radosgw: could not start a test S3 server (see $DIR.start.log)" >&2
     exit 1 ;;
+  start-attempt) start_once ;;
   stop)
     stop_cluster
     rm -rf "$DIR" "$DIR.start.log" ;;
@@ -153,8 +180,7 @@ case "$CMD" in
     radosgw -c "$DIR/ceph.conf" -n client.rgw.a
     for _ in $(seq 1 50); do [ -s "$DIR/run/client.rgw.a.pid" ] && break; sleep 0.1; done
     cp "$DIR/run/client.rgw.a.pid" "$DIR/pids/1-rgw"
-    for _ in $(seq 1 120); do curl -s -o /dev/null "$endpoint/" && exit 0; sleep 0.25; done
-    echo "radosgw: gateway did not come back" >&2; exit 1 ;;
+    wait_for "$DIR/pids/1-rgw" 120 0.25 gateway_answers "$endpoint" || { echo "radosgw: gateway did not come back" >&2; exit 1; } ;;
   pause) kill -STOP "$(cat "$DIR/pids/1-rgw")" ;;
   resume) kill -CONT "$(cat "$DIR/pids/1-rgw")" ;;
   *) echo "usage: radosgw.sh start|stop DIR" >&2; exit 2 ;;
