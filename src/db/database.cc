@@ -328,16 +328,23 @@ Status Database::AdvanceReadLockLocked() {
   return Status::OK();
 }
 
-void Database::NoteMarkMovedLocked() {
-  mark_salts_ = state_.last_synced_salts;
-  mark_synced_offset_ = state_.last_synced_wal_offset;
+Database::WalEnd Database::WalEndLocked() const {
+  const uint32_t page_size = page_size_.load();
+  if (reader_->is_open() && page_size != 0) {
+    if (auto end = ReadWalIndexEnd(reader_->raw()); end.ok()) {
+      return {end->salts, CalcWalSize(page_size, end->max_frame)};
+    }
+  }
+  return {state_.last_synced_salts, state_.last_synced_wal_offset};
 }
 
+void Database::NoteMarkMovedLocked() { mark_ = WalEndLocked(); }
+
 uint64_t Database::BacklogBehindMarkLocked() const {
-  const int64_t end = state_.last_synced_wal_offset;
+  const WalEnd end = WalEndLocked();
   // After a restart, everything before it was backfilled: the backlog is the new generation.
-  const int64_t from = state_.last_synced_salts == mark_salts_ ? mark_synced_offset_ : kWalHeaderSize;
-  return end > from ? static_cast<uint64_t>(end - from) : 0;
+  const int64_t from = end.salts == mark_.salts ? mark_.offset : kWalHeaderSize;
+  return end.offset > from ? static_cast<uint64_t>(end.offset - from) : 0;
 }
 
 Result<bool> Database::HandOffLocked(bool only_big_backlog) {
@@ -346,11 +353,13 @@ Result<bool> Database::HandOffLocked(bool only_big_backlog) {
     LS_RETURN_IF_ERROR(AdvanceReadLockLocked());
     return true;
   };
-  if (checkpointing_) return advance();  // its own checkpoint follows on this thread
-  // What this move hands over: the WAL synced since the last move, which under a steady load trails the
-  // WAL's end by at most one sync.
+  // What this move hands over: the WAL appended since the last move, up to its end, where the new mark
+  // lands. Not only what was synced: while syncs catch up on a backlog (after a snapshot stream, say), the
+  // end runs gigabytes ahead of them, and a "small" move sized by the syncs gave the application's next
+  // autocheckpoint all of that to backfill inside one commit (6 s, measured).
   const uint64_t handed_over = BacklogBehindMarkLocked();
   backlog_waits_for_guard_ = false;
+  // Small: the application's next autocheckpoint backfills it, or, in a checkpoint, ours on this thread.
   if (handed_over < options_.own_backfill_bytes) return only_big_backlog ? Result<bool>(false) : advance();
   // Hold SQLite's checkpointer lock across the move, so that no autocheckpoint of the application's can
   // start on the backlog before ours does. One in flight now is bounded by our old mark: wait it out, and
@@ -407,8 +416,9 @@ void Database::StartBackfillLocked(SqliteConn* guard, uint64_t handed_over) {
     backfill_thread_ = std::thread([this, release_guard, handed_over, guarded = guard != nullptr] {
       const auto start = std::chrono::steady_clock::now();
       bool busy = false;
-      release_guard();
-      Status s = ExecCheckpointOn(backfill_conn_, CheckpointMode::kPassive, &busy);
+      // The guard goes only once the statement is prepared: between the two, an autocheckpoint of the
+      // application's can take SQLite's checkpointer lock and with it the whole backlog.
+      Status s = ExecCheckpointOn(backfill_conn_, CheckpointMode::kPassive, &busy, release_guard);
       // SQLite syncs the database file only after a checkpoint that empties the WAL, which ours never do
       // while the application writes: the pages of every round would wait for the next barrier's checkpoint
       // to flush them (2 s for the gigabytes after a long snapshot, measured), under the write lock.
@@ -619,10 +629,11 @@ Result<int> Database::Sync() {
       }
       // After every new file; without one, only to hand a big backlog (left behind by a snapshot stream)
       // to our own backfill, before a checkpoint's pre-barrier step would work through it on this thread.
-      if (TryLockCheckpointExclusive()) {
-        Status advanced = HandOffLocked(/*only_big_backlog=*/!wrote).status();
-        UnlockCheckpointExclusive();
-        if (!advanced.ok()) logger_.Debug("read lock not advanced", {{"error", advanced.message()}});
+      if (!HandOffUnlessStreamingLocked(/*only_big_backlog=*/!wrote) && wrote) {
+        // A snapshot stream holds the mark, so no hand-off writes the application's WAL back meanwhile:
+        // left to the kernel, gigabytes of it stayed dirty until a journal commit (the snapshot's own
+        // fsync) had to write them all, and the application's commits waited for that commit.
+        WriteBackWalIfWritten();
       }
       if (!limited || reached_end || orig_wal_size >= WalSizeThreshold(EffectiveTruncatePageN())) {
         LS_RETURN_IF_ERROR(
@@ -685,6 +696,11 @@ namespace litestream {
 
 Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size) {
   if (page_size_ == 0) return Status::OK();
+  // A snapshot stream that ended after this sync's hand-off left its backlog behind the mark: our own
+  // backfill takes it first (deferring the checkpoint). The checkpoint's syncs would hand all of it to the
+  // application's next autocheckpoint, inside one commit (6 s for 2.8 GB, measured), and the emergency
+  // truncate after it would fsync the lot under the write lock (9 s).
+  HandOffUnlessStreamingLocked(/*only_big_backlog=*/true);
   const int64_t truncate_threshold = WalSizeThreshold(EffectiveTruncatePageN());
   if (CheckpointDeferredLocked(orig_wal_size)) {
     if (orig_wal_size < truncate_threshold || !WalWrittenSinceLastLookLocked()) return Status::OK();
@@ -825,13 +841,9 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
   JoinBackfillLocked();  // only Checkpoint() gets here while it runs: CheckpointIfNeededLocked defers
   // Skip silently while a snapshot stream holds the lock; the next sync tries again.
   if (!TryLockCheckpointExclusive()) return false;
-  checkpointing_ = true;
   struct Unlock {
     Database* db;
-    ~Unlock() {
-      db->checkpointing_ = false;
-      db->UnlockCheckpointExclusive();
-    }
+    ~Unlock() { db->UnlockCheckpointExclusive(); }
   } unlock{this};
 
   LS_ASSIGN_OR_RETURN(auto hdr0, ReadWalHeader());
@@ -849,6 +861,9 @@ Result<bool> Database::CheckpointLocked(CheckpointMode mode) {
       force_snapshot = false;
     }
     hand_off_during_sync_ = false;
+    // A big hand-off in it (the application wrote faster than we synced) went to our own backfill, as
+    // outside a checkpoint. It ends before ours starts, which would find SQLite's checkpointer lock taken.
+    JoinBackfillLocked();
     return s;
   };
   const bool passive = mode == CheckpointMode::kPassive;
@@ -963,11 +978,13 @@ Status Database::ExecCheckpoint(CheckpointMode mode, bool* busy) {
   return ExecCheckpointOn(checkpoint_conn_, mode, busy);
 }
 
-Status Database::ExecCheckpointOn(SqliteConn& conn, CheckpointMode mode, bool* busy) {
+Status Database::ExecCheckpointOn(SqliteConn& conn, CheckpointMode mode, bool* busy,
+                                  const std::function<void()>& before_step) {
   std::string sql = "PRAGMA wal_checkpoint(" + std::string(CheckpointModeName(mode)) + ");";
   sqlite3_stmt* stmt = nullptr;
   sqlite3* db = conn.raw();
   int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (before_step) before_step();
   if (rc != SQLITE_OK) return SqliteStatus(rc, db, sql);
   rc = sqlite3_step(stmt);
   if (rc == SQLITE_ROW) {
@@ -997,6 +1014,14 @@ void Database::UnlockCheckpointShared() {
   std::lock_guard<std::mutex> lock(chk_mu_);
   chk_shared_--;
   chk_cv_.notify_all();
+}
+
+bool Database::HandOffUnlessStreamingLocked(bool only_big_backlog) {
+  if (!TryLockCheckpointExclusive()) return false;
+  Status advanced = HandOffLocked(only_big_backlog).status();
+  UnlockCheckpointExclusive();
+  if (!advanced.ok()) logger_.Debug("read lock not advanced", {{"error", advanced.message()}});
+  return true;
 }
 
 void Database::HandOffDuringSyncLocked() {

@@ -176,7 +176,9 @@ class Database {
   Result<bool> LastPageMatch(RandomAccessReader& wal_file, RandomAccessReader& ltx_file, const ltx::Header& h,
                              const std::string& ltx_path, int64_t frame_offset);
   Status ExecCheckpoint(CheckpointMode mode, bool* busy = nullptr);
-  Status ExecCheckpointOn(SqliteConn& conn, CheckpointMode mode, bool* busy);
+  // before_step runs between the statement's preparation and its execution (even if preparing failed).
+  Status ExecCheckpointOn(SqliteConn& conn, CheckpointMode mode, bool* busy,
+                          const std::function<void()>& before_step = {});
   Status ExecCheckpointWaitingForOthers(CheckpointMode mode);
   uint32_t EffectiveTruncatePageN() const;
   Status CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size);
@@ -189,13 +191,23 @@ class Database {
   // connection begins first, then the old one ends. REQUIRES: the checkpoint lock held exclusively (a
   // snapshot stream relies on the database file holding nothing newer than its read mark).
   Status AdvanceReadLockLocked();
-  // Records where a move left our read mark, and how much WAL has been synced behind it since.
+  // Where the WAL ends now: the wal-index header's last frame, or where we last synced it when the
+  // connection has no shared memory.
+  struct WalEnd {
+    wal::Salts salts;
+    int64_t offset = 0;
+  };
+  WalEnd WalEndLocked() const;
+  // Records where a move left our read mark: the WAL's end. The backlog behind the mark is what was
+  // appended since, synced or not, all of which the next move hands over.
   void NoteMarkMovedLocked();
   uint64_t BacklogBehindMarkLocked() const;
   // The hand-offs of the sync cadence: AdvanceReadLockLocked, unless our own backfill runs (what it is
   // given decides the next backlog), and a backfill of our own when the move handed over a big backlog.
   // True if the mark moved.
   Result<bool> HandOffLocked(bool only_big_backlog = false);
+  // HandOffLocked unless a snapshot stream holds the mark (then false).
+  bool HandOffUnlessStreamingLocked(bool only_big_backlog);
   // Runs a PASSIVE checkpoint on backfill_conn_ in a thread of its own (see "Checkpoints" in docs/engine.md).
   void StartBackfillLocked(SqliteConn* guard, uint64_t handed_over);
   void JoinBackfillLocked();
@@ -252,10 +264,9 @@ class Database {
   std::optional<SystemTime> wal_mtime_seen_;
   std::chrono::steady_clock::time_point last_wal_write_back_{};
   uint64_t db_size_written_back_ = 0;
-  // The last synced position when our read mark last moved (HandOffLocked judges the backlog by it), and
-  // whether a big backlog waits for SQLite's checkpointer lock to be handed to our backfill.
-  wal::Salts mark_salts_{};
-  int64_t mark_synced_offset_ = 0;
+  // The WAL's end when our read mark last moved (HandOffLocked judges the backlog by it), and whether a
+  // big backlog waits for SQLite's checkpointer lock to be handed to our backfill.
+  WalEnd mark_{};
   bool backlog_waits_for_guard_ = false;
   // Our own backfill of a big backlog (StartBackfillLocked); backfill_conn_ is only opened for it.
   SqliteConn backfill_conn_;
@@ -264,7 +275,6 @@ class Database {
   bool deferral_logged_ = false;  // the current deferral of an emergency checkpoint is logged
   std::chrono::steady_clock::time_point throttle_free_until_{};  // ThrottleWritersLocked's gap ends
   std::optional<SystemTime> throttle_wal_mtime_;                 // WalWrittenSinceLastLookLocked's
-  bool checkpointing_ = false;  // CheckpointLocked runs: its hand-offs start no backfill
   // Set by Sync() and a PASSIVE checkpoint's syncs before its barrier, never by OpenSnapshot's: a big
   // incremental file of theirs hands our read mark on while it is written (HandOffDuringSyncLocked).
   bool hand_off_during_sync_ = false;

@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <string_view>
 
+#include "ltx/coding.h"
 #include "util/file_system.h"
 
 namespace litestream {
@@ -145,6 +148,33 @@ Status ShmCheckpointerLock(sqlite3* db, bool lock) {
   const int flags = SQLITE_SHM_EXCLUSIVE | (lock ? SQLITE_SHM_LOCK : SQLITE_SHM_UNLOCK);
   int rc = file->pMethods->xShmLock(file, kWalCheckpointerLock, 1, flags);
   return SqliteStatus(rc, nullptr, lock ? "take checkpointer lock" : "release checkpointer lock");
+}
+
+Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
+  // WalIndexHdr (wal.c): two copies of 48 bytes at the start of region 0, in native byte order. A writer
+  // updates the second copy, then the first; equal copies are a consistent header, as SQLite reads it.
+  constexpr size_t kHeaderSize = 48, kMaxFrameAt = 16, kSaltAt = 32;
+  constexpr int kRegionSize = 32768, kAttempts = 100;
+  sqlite3_file* file = MainFile(db);
+  if (file == nullptr || file->pMethods->iVersion < 2 || file->pMethods->xShmMap == nullptr) {
+    return Status::Unavailable("no shared-memory wal-index on this connection");
+  }
+  volatile void* region = nullptr;
+  int rc = file->pMethods->xShmMap(file, 0, kRegionSize, 0, &region);
+  if (rc != SQLITE_OK || region == nullptr) return Status::Unavailable("wal-index not mapped");
+  const auto* shm = static_cast<const volatile uint8_t*>(region);
+  uint8_t first[kHeaderSize], second[kHeaderSize];
+  for (int attempt = 0; attempt < kAttempts; attempt++) {
+    for (size_t i = 0; i < kHeaderSize; i++) first[i] = shm[i];
+    std::atomic_thread_fence(std::memory_order_acquire);
+    for (size_t i = 0; i < kHeaderSize; i++) second[i] = shm[kHeaderSize + i];
+    if (std::memcmp(first, second, kHeaderSize) != 0) continue;
+    WalIndexEnd end;
+    std::memcpy(&end.max_frame, first + kMaxFrameAt, 4);
+    end.salts = {ltx::GetBE32(first + kSaltAt), ltx::GetBE32(first + kSaltAt + 4)};  // the WAL header's bytes
+    return end;
+  }
+  return Status::Unavailable("wal-index header kept changing");
 }
 
 Status SyncMainFile(sqlite3* db) {

@@ -10,6 +10,7 @@
 
 #include "litestream/io.h"
 #include "litestream/status.h"
+#include "wal/format.h"
 
 namespace litestream {
 
@@ -20,6 +21,16 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view context);
 // wal-index, https://sqlite.org/walformat.html) through a connection's own main file, without running a
 // checkpoint. Busy if another connection holds it; while held, other connections' checkpoints fail at once.
 Status ShmCheckpointerLock(sqlite3* db, bool lock);
+
+// The WAL's last committed frame and its salts, as the wal-index header (https://sqlite.org/walformat.html)
+// in shared memory shows them now, through a connection that has it mapped (any of ours in WAL mode).
+// Unavailable without shared memory (exclusive locking mode, a VFS without xShmMap) or while a writer
+// keeps changing the header.
+struct WalIndexEnd {
+  uint32_t max_frame = 0;
+  wal::Salts salts;
+};
+Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db);
 
 // Syncs a connection's main database file to disk through SQLite's own handle (xSync): no other fd on the
 // file is opened or closed, so no POSIX lock this process holds on it is dropped.

@@ -462,5 +462,49 @@ TEST_F(DatabaseTest, BacklogLeftByASnapshotStreamIsBackfilledByOurOwnCheckpoint)
   ExpectReplicaEquals(app);
 }
 
+// A hand-off hands over the WAL up to its end, where the new read mark lands, however little of it the sync
+// before it copied: while syncs catch up in chunks, one that counted only its own chunk passed for small
+// and gave the application's next autocheckpoint the whole backlog to backfill inside one of its commits.
+TEST_F(DatabaseTest, HandOffsBehindTheWalsEndGiveItsBacklogToOurOwnBackfill) {
+  options_.own_backfill_bytes = 256 << 10;
+  options_.max_sync_wal_bytes = 64 << 10;  // syncs in chunks far smaller than the backlog
+  options_.min_checkpoint_page_count = 100000;
+  options_.checkpoint_interval = std::chrono::milliseconds(0);
+  auto messages = std::make_shared<MessageCounter>();
+  AppDb app(options_.path);
+  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb(Logger(messages, LogLevel::kDebug));
+  ASSERT_TRUE(db->Sync().ok());
+  for (int txn = 0; txn < 8; txn++) app.Exec(InsertBlobs(15, 4000));  // ~0.5 MB of WAL, a chunk per commit
+
+  ASSERT_TRUE(db->Sync().ok());
+  ASSERT_TRUE(WaitFor([&] { return messages->Count("backfilled wal") == 1; }));
+  app.Exec("INSERT INTO t (v) VALUES (x'01');");
+  ASSERT_TRUE(db->Sync().ok());
+  EXPECT_EQ(messages->Count("backfilled wal"), 1);  // the first chunk's hand-off took it all
+  ExpectReplicaEquals(app);
+}
+
+// Inside a checkpoint too: the sync before its barrier hands a big backlog on (every kHandOffFrames pages)
+// to our own backfill and waits for it, rather than to the application's next autocheckpoint.
+TEST_F(DatabaseTest, CheckpointsHandABigBacklogToOurOwnBackfillFirst) {
+  options_.own_backfill_bytes = 256 << 10;
+  options_.min_checkpoint_page_count = 100000;
+  options_.checkpoint_interval = std::chrono::milliseconds(0);
+  auto messages = std::make_shared<MessageCounter>();
+  AppDb app(options_.path);
+  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto db = NewDb(Logger(messages, LogLevel::kDebug));
+  ASSERT_TRUE(db->Sync().ok());
+  app.Exec(InsertBlobs(1200, 4000));  // past the 1,000 pages after which a sync hands the mark on
+
+  ASSERT_TRUE(db->Checkpoint(CheckpointMode::kPassive).ok());
+  EXPECT_EQ(messages->Count("backfilled wal"), 1);  // done before the checkpoint returned
+  EXPECT_GT(messages->Count("checkpoint restarted wal"), 0);
+  app.Exec("INSERT INTO t (v) VALUES (x'01');");
+  ASSERT_TRUE(db->Sync().ok());
+  ExpectReplicaEquals(app);
+}
+
 }  // namespace
 }  // namespace litestream

@@ -1,10 +1,11 @@
 // SqliteMainFile: reading a database file through SQLite's own handle on it and writing it back;
-// ShmCheckpointerLock and SyncMainFile, which act through that handle too.
+// ShmCheckpointerLock and SyncMainFile, which act through that handle too; ReadWalIndexEnd.
 #include "db/sqlite_conn.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "support/page_cache.h"
@@ -132,6 +133,66 @@ TEST(ShmCheckpointerLockTest, HoldingItMakesOtherCheckpointsBusyUntilReleased) {
   EXPECT_GT(log, 0);
   EXPECT_EQ(backfilled, log);
   EXPECT_TRUE(SyncMainFile(other->raw()).ok());
+}
+
+// ReadWalIndexEnd reads the last committed frame and the salts from the wal-index header in shared memory:
+// they follow the application's commits (frames it appended after our connection's last read included),
+// and a restarted WAL's new salts, as the WAL file's own header has them.
+TEST(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
+  const std::string path = MakeTempDir("wal-index-end") + "/app.db";
+  AppDb app(path);
+  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+  auto ours = SqliteConn::Open(path, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(ours.ok()) << ours.status().ToString();
+  ASSERT_TRUE(ours->QueryInt("SELECT COUNT(1) FROM t;").ok());  // maps the wal-index
+
+  auto wal_frames = [&] {  // the WAL file's frames: it only grew since it was created
+    return static_cast<uint32_t>((std::filesystem::file_size(path + "-wal") - 32) / (4096 + 24));
+  };
+  auto wal_header_salts = [&] {
+    std::ifstream wal(path + "-wal", std::ios::binary);
+    uint8_t header[24] = {};
+    wal.read(reinterpret_cast<char*>(header), sizeof header);
+    auto be32 = [&](int at) {
+      return uint32_t{header[at]} << 24 | uint32_t{header[at + 1]} << 16 | uint32_t{header[at + 2]} << 8 |
+             header[at + 3];
+    };
+    return wal::Salts{be32(16), be32(20)};
+  };
+
+  app.Exec(InsertBlobs(50, 3000));
+  auto end = ReadWalIndexEnd(ours->raw());
+  ASSERT_TRUE(end.ok()) << end.status().ToString();
+  EXPECT_EQ(end->max_frame, wal_frames());
+  EXPECT_EQ(end->salts, wal_header_salts());
+
+  app.Exec(InsertBlobs(10, 3000));
+  auto grown = ReadWalIndexEnd(ours->raw());
+  ASSERT_TRUE(grown.ok());
+  EXPECT_GT(grown->max_frame, end->max_frame);
+  EXPECT_EQ(grown->max_frame, wal_frames());
+  EXPECT_EQ(grown->salts, end->salts);
+
+  // Everything backfilled and no reader: the next commit restarts the WAL with new salts.
+  app.Exec("PRAGMA wal_checkpoint(PASSIVE); INSERT INTO t (v) VALUES (x'00');");
+  auto restarted = ReadWalIndexEnd(ours->raw());
+  ASSERT_TRUE(restarted.ok());
+  EXPECT_NE(restarted->salts, end->salts);
+  EXPECT_EQ(restarted->salts, wal_header_salts());
+  EXPECT_LT(restarted->max_frame, end->max_frame);
+}
+
+// Without shared memory (exclusive locking mode keeps the wal-index in the heap) it is Unavailable, and the
+// caller falls back on what it synced.
+TEST(WalIndexEndTest, UnavailableWithoutSharedMemory) {
+  const std::string path = MakeTempDir("wal-index-end-exclusive") + "/app.db";
+  auto conn =
+      SqliteConn::Open(path, std::chrono::milliseconds(1000), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE(conn->Exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+                         "CREATE TABLE t (v); INSERT INTO t VALUES (1);")
+                  .ok());
+  EXPECT_EQ(ReadWalIndexEnd(conn->raw()).status().code(), StatusCode::kUnavailable);
 }
 
 }  // namespace
