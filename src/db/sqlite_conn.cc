@@ -155,6 +155,10 @@ Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
   // updates the second copy, then the first; equal copies are a consistent header, as SQLite reads it.
   constexpr size_t kHeaderSize = 48, kMaxFrameAt = 16, kSaltAt = 32;
   constexpr int kRegionSize = 32768, kAttempts = 100;
+  // Only a connection in a read transaction surely has the wal-index mapped already; for any other,
+  // xShmMap would open shared memory that SQLite never closes (in exclusive locking mode it keeps the
+  // wal-index in its heap).
+  if (sqlite3_txn_state(db, "main") < SQLITE_TXN_READ) return Status::Unavailable("no read transaction");
   sqlite3_file* file = MainFile(db);
   if (file == nullptr || file->pMethods->iVersion < 2 || file->pMethods->xShmMap == nullptr) {
     return Status::Unavailable("no shared-memory wal-index on this connection");
