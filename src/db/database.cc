@@ -629,13 +629,19 @@ Result<int> Database::Sync() {
       }
       // After every new file; without one, only to hand a big backlog (left behind by a snapshot stream)
       // to our own backfill, before a checkpoint's pre-barrier step would work through it on this thread.
-      if (!HandOffUnlessStreamingLocked(/*only_big_backlog=*/!wrote) && wrote) {
+      const bool mark_free = HandOffUnlessStreamingLocked(/*only_big_backlog=*/!wrote);
+      if (!mark_free && wrote) {
         // A snapshot stream holds the mark, so no hand-off writes the application's WAL back meanwhile:
         // left to the kernel, gigabytes of it stayed dirty until a journal commit (the snapshot's own
         // fsync) had to write them all, and the application's commits waited for that commit.
         WriteBackWalIfWritten();
       }
       if (!limited || reached_end || orig_wal_size >= WalSizeThreshold(EffectiveTruncatePageN())) {
+        // A stream that ended since then left its backlog behind the mark: our own backfill takes it first
+        // (deferring the checkpoint). The checkpoint's syncs would hand all of it to the application's
+        // next autocheckpoint, inside one commit (6 s for 2.8 GB, measured), and the emergency truncate
+        // after it would fsync the lot under the write lock (9 s).
+        if (!mark_free) HandOffUnlessStreamingLocked(/*only_big_backlog=*/true);
         LS_RETURN_IF_ERROR(
             CheckpointIfNeededLocked(orig_wal_size, state_.last_synced_wal_offset).WithContext("checkpoint"));
       }
@@ -696,11 +702,6 @@ namespace litestream {
 
 Status Database::CheckpointIfNeededLocked(int64_t orig_wal_size, int64_t new_wal_size) {
   if (page_size_ == 0) return Status::OK();
-  // A snapshot stream that ended after this sync's hand-off left its backlog behind the mark: our own
-  // backfill takes it first (deferring the checkpoint). The checkpoint's syncs would hand all of it to the
-  // application's next autocheckpoint, inside one commit (6 s for 2.8 GB, measured), and the emergency
-  // truncate after it would fsync the lot under the write lock (9 s).
-  HandOffUnlessStreamingLocked(/*only_big_backlog=*/true);
   const int64_t truncate_threshold = WalSizeThreshold(EffectiveTruncatePageN());
   if (CheckpointDeferredLocked(orig_wal_size)) {
     if (orig_wal_size < truncate_threshold || !WalWrittenSinceLastLookLocked()) return Status::OK();

@@ -432,78 +432,84 @@ TEST_F(SnapshotStreamTest, WritersAreThrottledOnlyWhileTheApplicationWrites) {
   ExpectReplicaEquals(*app_);
 }
 
+// A database whose application never checkpoints (autocheckpoint off) and whose own checkpoints run only
+// when asked, with backlogs from 256 KiB on taken by our own backfill: who backfills what, and when.
+class OwnBackfillTest : public DatabaseTest {
+ protected:
+  void SetUp() override {
+    DatabaseTest::SetUp();
+    options_.own_backfill_bytes = 256 << 10;
+    options_.min_checkpoint_page_count = 100000;  // no size-triggered checkpoint of ours
+    options_.checkpoint_interval = std::chrono::milliseconds(0);
+  }
+
+  // Creates the application's table and the database (with the test's own options), synced once.
+  void Start() {
+    app_.emplace(options_.path);
+    app_->Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+    db_ = NewDb(Logger(messages_, LogLevel::kDebug));
+    ASSERT_TRUE(db_->Sync().ok());
+  }
+
+  // One more commit synced, then the replica must equal the application's database.
+  void ExpectReplicaCaughtUp() {
+    app_->Exec("INSERT INTO t (v) VALUES (x'01');");
+    ASSERT_TRUE(db_->Sync().ok());
+    ExpectReplicaEquals(*app_);
+  }
+
+  std::shared_ptr<MessageCounter> messages_ = std::make_shared<MessageCounter>();
+  std::optional<AppDb> app_;
+  std::unique_ptr<Database> db_;
+};
+
 // After a snapshot stream pinned our read mark, the backlog behind it is backfilled by a checkpoint of our
-// own, off the sync thread, not by the application (whose autocheckpoint is off here, and which would
-// otherwise backfill it all inside one of its commits).
-TEST_F(DatabaseTest, BacklogLeftByASnapshotStreamIsBackfilledByOurOwnCheckpoint) {
-  options_.own_backfill_bytes = 256 << 10;
-  options_.min_checkpoint_page_count = 100000;  // no size-triggered checkpoint of ours
-  options_.checkpoint_interval = std::chrono::milliseconds(0);
-  auto messages = std::make_shared<MessageCounter>();
-  AppDb app(options_.path);
-  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  auto db = NewDb(Logger(messages, LogLevel::kDebug));
-  ASSERT_TRUE(db->Sync().ok());
+// own, off the sync thread, not by the application (which would otherwise backfill it all inside one of
+// its commits).
+TEST_F(OwnBackfillTest, BacklogLeftByASnapshotStreamIsBackfilledByOurOwnCheckpoint) {
+  ASSERT_NO_FATAL_FAILURE(Start());
   const auto db_size_before = std::filesystem::file_size(options_.path);
-  auto snap = db->OpenSnapshot();
+  auto snap = db_->OpenSnapshot();
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
-  app.Exec(InsertBlobs(120, 4000));  // ~120 pages of overflow, ~0.5 MB of WAL
-  ASSERT_TRUE(db->Sync().ok());      // the stream still pins the mark: nothing to hand off yet
-  EXPECT_EQ(messages->Count("backfilled wal"), 0);
+  app_->Exec(InsertBlobs(120, 4000));  // ~120 pages of overflow, ~0.5 MB of WAL
+  ASSERT_TRUE(db_->Sync().ok());       // the stream still pins the mark: nothing to hand off yet
+  EXPECT_EQ(messages_->Count("backfilled wal"), 0);
   ASSERT_TRUE((*snap)->ReadAll(64 << 20).ok());
   snap->reset();
 
-  ASSERT_TRUE(db->Sync().ok());  // nothing new to sync: hands the backlog to our backfill
-  ASSERT_TRUE(WaitFor([&] { return messages->Count("backfilled wal") == 1; }));
+  ASSERT_TRUE(db_->Sync().ok());  // nothing new to sync: hands the backlog to our backfill
+  ASSERT_TRUE(WaitFor([&] { return messages_->Count("backfilled wal") == 1; }));
   EXPECT_GE(std::filesystem::file_size(options_.path), db_size_before + 120u * 4096u);
-  app.Exec("INSERT INTO t (v) VALUES (x'01');");
-  ASSERT_TRUE(db->Sync().ok());
-  ASSERT_TRUE(db->Checkpoint(CheckpointMode::kPassive).ok());
-  ExpectReplicaEquals(app);
+  app_->Exec("INSERT INTO t (v) VALUES (x'01');");
+  ASSERT_TRUE(db_->Sync().ok());
+  ASSERT_TRUE(db_->Checkpoint(CheckpointMode::kPassive).ok());
+  ExpectReplicaEquals(*app_);
 }
 
 // A hand-off hands over the WAL up to its end, where the new read mark lands, however little of it the sync
 // before it copied: while syncs catch up in chunks, one that counted only its own chunk passed for small
 // and gave the application's next autocheckpoint the whole backlog to backfill inside one of its commits.
-TEST_F(DatabaseTest, HandOffsBehindTheWalsEndGiveItsBacklogToOurOwnBackfill) {
-  options_.own_backfill_bytes = 256 << 10;
+TEST_F(OwnBackfillTest, HandOffsBehindTheWalsEndGiveItsBacklogToOurOwnBackfill) {
   options_.max_sync_wal_bytes = 64 << 10;  // syncs in chunks far smaller than the backlog
-  options_.min_checkpoint_page_count = 100000;
-  options_.checkpoint_interval = std::chrono::milliseconds(0);
-  auto messages = std::make_shared<MessageCounter>();
-  AppDb app(options_.path);
-  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  auto db = NewDb(Logger(messages, LogLevel::kDebug));
-  ASSERT_TRUE(db->Sync().ok());
-  for (int txn = 0; txn < 8; txn++) app.Exec(InsertBlobs(15, 4000));  // ~0.5 MB of WAL, a chunk per commit
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (int txn = 0; txn < 8; txn++) app_->Exec(InsertBlobs(15, 4000));  // ~0.5 MB of WAL, a chunk per commit
 
-  ASSERT_TRUE(db->Sync().ok());
-  ASSERT_TRUE(WaitFor([&] { return messages->Count("backfilled wal") == 1; }));
-  app.Exec("INSERT INTO t (v) VALUES (x'01');");
-  ASSERT_TRUE(db->Sync().ok());
-  EXPECT_EQ(messages->Count("backfilled wal"), 1);  // the first chunk's hand-off took it all
-  ExpectReplicaEquals(app);
+  ASSERT_TRUE(db_->Sync().ok());
+  ASSERT_TRUE(WaitFor([&] { return messages_->Count("backfilled wal") == 1; }));
+  ASSERT_NO_FATAL_FAILURE(ExpectReplicaCaughtUp());
+  EXPECT_EQ(messages_->Count("backfilled wal"), 1);  // the first chunk's hand-off took it all
 }
 
 // Inside a checkpoint too: the sync before its barrier hands a big backlog on (every kHandOffFrames pages)
 // to our own backfill and waits for it, rather than to the application's next autocheckpoint.
-TEST_F(DatabaseTest, CheckpointsHandABigBacklogToOurOwnBackfillFirst) {
-  options_.own_backfill_bytes = 256 << 10;
-  options_.min_checkpoint_page_count = 100000;
-  options_.checkpoint_interval = std::chrono::milliseconds(0);
-  auto messages = std::make_shared<MessageCounter>();
-  AppDb app(options_.path);
-  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  auto db = NewDb(Logger(messages, LogLevel::kDebug));
-  ASSERT_TRUE(db->Sync().ok());
-  app.Exec(InsertBlobs(1200, 4000));  // past the 1,000 pages after which a sync hands the mark on
+TEST_F(OwnBackfillTest, CheckpointsHandABigBacklogToOurOwnBackfillFirst) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  app_->Exec(InsertBlobs(1200, 4000));  // past the 1,000 pages after which a sync hands the mark on
 
-  ASSERT_TRUE(db->Checkpoint(CheckpointMode::kPassive).ok());
-  EXPECT_EQ(messages->Count("backfilled wal"), 1);  // done before the checkpoint returned
-  EXPECT_GT(messages->Count("checkpoint restarted wal"), 0);
-  app.Exec("INSERT INTO t (v) VALUES (x'01');");
-  ASSERT_TRUE(db->Sync().ok());
-  ExpectReplicaEquals(app);
+  ASSERT_TRUE(db_->Checkpoint(CheckpointMode::kPassive).ok());
+  EXPECT_EQ(messages_->Count("backfilled wal"), 1);  // done before the checkpoint returned
+  EXPECT_GT(messages_->Count("checkpoint restarted wal"), 0);
+  ASSERT_NO_FATAL_FAILURE(ExpectReplicaCaughtUp());
 }
 
 }  // namespace

@@ -146,18 +146,17 @@ TEST(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
   ASSERT_TRUE(ours.ok()) << ours.status().ToString();
   auto begin_read = [&] { ASSERT_TRUE(ours->Exec("BEGIN; SELECT COUNT(1) FROM t;").ok()); };
 
-  auto wal_frames = [&] {  // the WAL file's frames: it only grew since it was created
-    return static_cast<uint32_t>((std::filesystem::file_size(path + "-wal") - 32) / (4096 + 24));
-  };
-  auto wal_header_salts = [&] {
+  auto wal_header = [&] {
     std::ifstream wal(path + "-wal", std::ios::binary);
-    uint8_t header[24] = {};
-    wal.read(reinterpret_cast<char*>(header), sizeof header);
-    auto be32 = [&](int at) {
-      return uint32_t{header[at]} << 24 | uint32_t{header[at + 1]} << 16 | uint32_t{header[at + 2]} << 8 |
-             header[at + 3];
-    };
-    return wal::Salts{be32(16), be32(20)};
+    uint8_t bytes[32] = {};
+    wal.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+    auto header = wal::ParseHeader(bytes, sizeof bytes);
+    EXPECT_TRUE(header.ok()) << header.status().ToString();
+    return header.ok() ? *header : wal::Header{};
+  };
+  auto wal_frames = [&] {  // the WAL file's frames: it only grew since it was created
+    return static_cast<uint32_t>((std::filesystem::file_size(path + "-wal") - 32) /
+                                 wal_header().frame_size());
   };
 
   app.Exec(InsertBlobs(50, 3000));
@@ -165,7 +164,7 @@ TEST(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
   auto end = ReadWalIndexEnd(ours->raw());
   ASSERT_TRUE(end.ok()) << end.status().ToString();
   EXPECT_EQ(end->max_frame, wal_frames());
-  EXPECT_EQ(end->salts, wal_header_salts());
+  EXPECT_EQ(end->salts, wal_header().salts);
 
   app.Exec(InsertBlobs(10, 3000));  // after our read transaction began
   auto grown = ReadWalIndexEnd(ours->raw());
@@ -181,7 +180,7 @@ TEST(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
   auto restarted = ReadWalIndexEnd(ours->raw());
   ASSERT_TRUE(restarted.ok());
   EXPECT_NE(restarted->salts, end->salts);
-  EXPECT_EQ(restarted->salts, wal_header_salts());
+  EXPECT_EQ(restarted->salts, wal_header().salts);
   EXPECT_LT(restarted->max_frame, end->max_frame);
 }
 
