@@ -127,16 +127,23 @@ class Database {
   Status ResetLocalState();
 
   // §3.9 "database behind replica": if the replica's newest L0 is ahead of the local position, replace
-  // local L0 with a copy of it so TXIDs continue after it.
+  // local L0 with a copy of it so TXIDs continue after it. Clears replica_may_be_ahead().
   Status CatchUpWithReplica(StorageClient& client);
+
+  // True after a streamed snapshot L0 that a consumer read to its end could not be staged after all (its
+  // fsync or rename failed): the replica may hold a file we do not. No L0 is written until
+  // CatchUpWithReplica() has compared the two (the replica does so before its next upload).
+  bool replica_may_be_ahead() const { return replica_may_be_ahead_.load(); }
 
   // Called after every new L0 file, and when a snapshot L0 starts streaming (StagingL0), from the
   // syncing thread; must be cheap and non-blocking.
   void SetOnNewFile(std::function<void(TXID)> callback);
 
   // The snapshot L0 a sync is writing right now, if it is big enough to stream while written (at least
-  // DbOptions::compress_parallel_pages pages): its TXID and a reader that ends only once the file is in
-  // place (and fails if the sync abandons it). nullopt otherwise. The L0 is not Pos() before it is complete.
+  // DbOptions::compress_parallel_pages pages): its TXID and a reader that ends once every byte is written
+  // and checked (and fails if the sync abandons it). nullopt otherwise. The sync makes its own copy durable
+  // and Pos() only after the reader's consumer is done (see "Level-9 snapshots of a new replica" in
+  // docs/engine.md), so the replica may briefly be one file ahead of Pos().
   struct StagingL0 {
     TXID txid = 0;
     std::shared_ptr<FileInProgress> file;
@@ -291,6 +298,7 @@ class Database {
   SystemTime last_size_checkpoint_at_{};
   int consecutive_disk_full_ = 0;
   std::atomic<bool> local_corrupt_{false};
+  std::atomic<bool> replica_may_be_ahead_{false};
 
   std::mutex chk_mu_;
   std::condition_variable chk_cv_;
@@ -300,18 +308,23 @@ class Database {
   std::mutex callback_mu_;
   std::function<void(TXID)> on_new_file_;
 
-  // The snapshot L0 a sync streams while it writes it (staging_l0_): Begin() publishes it, End() (or the
-  // destructor, for any early return) finishes it for its readers and withdraws it.
+  // The snapshot L0 a sync streams while it writes it (staging_l0_): Begin() publishes it; Complete() lets
+  // its readers reach the end and waits (bounded) for their consumers; End() (or the destructor, for any
+  // early return) withdraws it, and a failure after Complete() revokes it.
   class StagingStream {
    public:
     explicit StagingStream(Database& db) : db_(db) {}
     ~StagingStream() { End(Status::Cancelled("the sync ended before the file was complete")); }
     void Begin(TXID txid, const std::string& tmp_path);
+    void Complete();
     void End(const Status& outcome);
     FileInProgress* file() const { return file_.get(); }
 
    private:
+    void Withdraw();
     Database& db_;
+    TXID txid_ = 0;
+    bool complete_ = false;
     std::shared_ptr<FileInProgress> file_;
   };
   void NotifyNewFile(TXID txid);

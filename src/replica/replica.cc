@@ -62,6 +62,12 @@ Result<bool> Replica::Sync(bool unlimited) {
     pos_.reset();  // re-list after any error
     return s;
   };
+  if (db_->replica_may_be_ahead()) {
+    // The last snapshot L0 may be here but not staged: continue after the replica's newest file.
+    pos_.reset();
+    if (Status s = db_->CatchUpWithReplica(*client_); !s.ok())
+      return fail(s.WithContext("catch up with replica"));
+  }
   auto replica_pos = PosLocked();
   if (!replica_pos.ok()) return fail(replica_pos.status().WithContext("replica position"));
   auto db_pos = db_->Pos();
@@ -100,8 +106,9 @@ Result<bool> Replica::Sync(bool unlimited) {
     uploaded++;
     logger_.Debug("uploaded", {{"txid", FormatTXID(txid)}});
   }
-  // A big snapshot L0 that a sync is writing now goes up while it is written. The stream ends only once
-  // the local file is complete and in place, so the replica never holds a file that is not staged.
+  // A big snapshot L0 that a sync is writing now goes up while it is written. The stream ends once every
+  // byte is written and checked, before the staged file is durable; if staging it fails after that, the
+  // database catches up with the replica before it writes another file (see above).
   if (auto staging = db_->staging_l0(); staging && staging->txid == *pos_ + 1) {
     const TXID txid = staging->txid;
     auto reader = staging->file->OpenReader();

@@ -23,6 +23,26 @@ void FileInProgress::Finish(const Status& outcome) {
   grew_.notify_all();
 }
 
+void FileInProgress::WaitForReaders(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  reader_gone_.wait_for(lock, timeout, [&] { return open_readers_ == 0; });
+}
+
+bool FileInProgress::Revoke(const Status& why) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!finished_ || !outcome_.ok()) return false;
+  outcome_ = why;
+  return read_to_end_;
+}
+
+void FileInProgress::ReaderClosed() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_readers_--;
+  }
+  reader_gone_.notify_all();
+}
+
 bool FileInProgress::abandoned() const {
   std::lock_guard<std::mutex> lock(mu_);
   return finished_ && !outcome_.ok();
@@ -35,12 +55,16 @@ Result<uint64_t> FileInProgress::WaitPast(uint64_t offset) {
                                std::to_string(size_) + " bytes");
   }
   if (finished_ && !outcome_.ok()) return outcome_.WithContext(name_ + " was abandoned while read");
+  if (finished_ && size_ <= offset) read_to_end_ = true;
   return size_;
 }
 
 class FileInProgress::FollowingReader final : public Reader {
  public:
   explicit FollowingReader(FileInProgress& file) : file_(file) {}
+  ~FollowingReader() override { file_.ReaderClosed(); }
+  FollowingReader(const FollowingReader&) = delete;
+  FollowingReader& operator=(const FollowingReader&) = delete;
 
   Result<size_t> Read(uint8_t* buf, size_t n) override {
     if (n == 0) return size_t{0};
@@ -58,7 +82,13 @@ class FileInProgress::FollowingReader final : public Reader {
   uint64_t offset_ = 0;
 };
 
-std::unique_ptr<Reader> FileInProgress::OpenReader() { return std::make_unique<FollowingReader>(*this); }
+std::unique_ptr<Reader> FileInProgress::OpenReader() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_readers_++;
+  }
+  return std::make_unique<FollowingReader>(*this);
+}
 
 Status ProgressWriter::Write(const uint8_t* data, size_t n) {
   LS_RETURN_IF_ERROR(out_.Write(data, n));

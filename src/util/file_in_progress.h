@@ -6,6 +6,11 @@
 // already in the file, waits for more, and reaches its end only after Finish(OK); after Finish(error) it
 // fails with that error. So a consumer that commits what it read only at end of stream (an upload renames
 // its temporary file) never commits a file the writer abandoned.
+//
+// Finish(OK) means every byte is written, not that the writer has made the file durable: the writer may
+// then wait for its readers (WaitForReaders) so that their consumers make their copies durable before it
+// flushes its own, and if it cannot keep the file after all it revokes it (Revoke), learning whether a
+// consumer may already have committed a copy.
 #pragma once
 
 #include <chrono>
@@ -35,6 +40,12 @@ class FileInProgress {
   void Grew(uint64_t size);
   // Writer: the file is complete (OK) or abandoned (an error). Later calls are ignored.
   void Finish(const Status& outcome);
+  // Writer, after Finish(OK): waits until every reader opened so far is destroyed (its consumer is done
+  // with the file), for at most `timeout`.
+  void WaitForReaders(std::chrono::milliseconds timeout);
+  // Writer, after Finish(OK): the writer could not keep the file after all. A reader that reaches the end
+  // from now on fails with `why`. True if one already had: its consumer may have committed a copy.
+  bool Revoke(const Status& why);
 
   // True once the writer gave the file up (Finish with an error).
   bool abandoned() const;
@@ -44,16 +55,21 @@ class FileInProgress {
 
  private:
   class FollowingReader;
-  // Waits until the file holds more than `offset` bytes or is finished; returns its size then.
+  // Waits until the file holds more than `offset` bytes or is finished; returns its size then (a size
+  // not past `offset` is the end).
   Result<uint64_t> WaitPast(uint64_t offset);
+  void ReaderClosed();
 
   const std::unique_ptr<RandomAccessFile> file_;
   const std::string name_;
   mutable std::mutex mu_;
   std::condition_variable grew_;
+  std::condition_variable reader_gone_;
   uint64_t size_ = 0;
   bool finished_ = false;
   Status outcome_;
+  int open_readers_ = 0;
+  bool read_to_end_ = false;  // a reader returned the end of the file
 };
 
 // Forwards writes to `out` and reports each to `progress` (the bytes `out` has taken so far).

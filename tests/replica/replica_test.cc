@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -33,8 +34,9 @@ std::string ReadBytes(const std::string& path) {
   return all.ok() ? std::string(all->begin(), all->end()) : "";
 }
 
-// A database whose first L0 (about 2 MB) is big enough to stream, on a file system that holds the
-// staged L0's rename back until the test releases it: the sync is then still writing when the upload runs.
+// A database whose first L0 (about 2 MB) is big enough to stream, on a file system that holds an operation
+// on the staged L0 (its rename, unless a test picks another: hold_) back until the test releases it: the
+// sync is then still at work when the upload runs.
 class StreamedSnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -43,7 +45,7 @@ class StreamedSnapshotTest : public ::testing::Test {
     app_->Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
     app_->Exec(InsertBlobs(500, 3000));
     fs_.SetBeforeHook([this](FaultOp op, const std::string& path) {
-      if (op != FaultOp::kRename || path.find("/ltx/0/") == std::string::npos) return;
+      if (path.find("/ltx/0/") == std::string::npos || !hold_(op)) return;
       std::unique_lock<std::mutex> lock(mu_);
       gate_.wait_for(lock, 20s, [&] { return released_; });
     });
@@ -83,6 +85,7 @@ class StreamedSnapshotTest : public ::testing::Test {
   std::mutex mu_;
   std::condition_variable gate_;
   bool released_ = false;
+  std::function<bool(FaultOp)> hold_ = [](FaultOp op) { return op == FaultOp::kRename; };
   bool streamed_before_staged_ = false;
   std::unique_ptr<Database> db_;
   std::shared_ptr<FileStorageClient> client_;
@@ -97,6 +100,7 @@ TEST_F(StreamedSnapshotTest, BigSnapshotGoesUpWhileItIsStaged) {
   ASSERT_TRUE(uploaded.ok()) << uploaded.status().ToString();
   EXPECT_TRUE(streamed_before_staged_) << "the upload did not start before the staged file was complete";
   EXPECT_EQ(replica_->CachedPos(), 1u);
+  EXPECT_FALSE(db_->replica_may_be_ahead());
   const std::string name = "/ltx/0/" + FormatLtxFilename(1, 1);
   EXPECT_TRUE(ReadBytes(dir_ + "/replica" + name) == ReadBytes(dir_ + "/.app.db-litestream" + name))
       << "the replica's file differs from the staged one";
@@ -107,8 +111,13 @@ TEST_F(StreamedSnapshotTest, BigSnapshotGoesUpWhileItIsStaged) {
   EXPECT_EQ(QueryFile(o.output_path, "SELECT count(*), sum(length(v)) FROM t"), "500|1500000");
 }
 
-TEST_F(StreamedSnapshotTest, AbandonedSnapshotLeavesNothingOnTheReplica) {
-  fs_.FailNth(FaultOp::kRename, 1, Status::IOError("injected: crash before the rename"), ".ltx.tmp");
+TEST_F(StreamedSnapshotTest, SnapshotAbandonedWhileWrittenLeavesNothingOnTheReplica) {
+  // About 8 MB, written 1 MiB at a time: the fifth write waits until the replica holds part of the file,
+  // then fails.
+  app_->Exec(InsertBlobs(2000, 3000));
+  int writes = 0;
+  hold_ = [&](FaultOp op) { return op == FaultOp::kWrite && ++writes == 5; };
+  fs_.FailNth(FaultOp::kWrite, 5, Status::IOError("injected: write error"), ".ltx.tmp");
   Result<int> synced = 0;
   Result<bool> uploaded = true;
   SyncAndUploadTogether(&synced, &uploaded);
@@ -119,6 +128,7 @@ TEST_F(StreamedSnapshotTest, AbandonedSnapshotLeavesNothingOnTheReplica) {
   EXPECT_EQ(replica_->CachedPos(), 0u);
   std::error_code ec;
   EXPECT_TRUE(std::filesystem::is_empty(dir_ + "/replica/ltx/0", ec)) << ec.message();
+  EXPECT_FALSE(db_->replica_may_be_ahead());
 
   // The next sync writes the snapshot again and it goes up as usual.
   ASSERT_TRUE(db_->Sync().ok());
@@ -127,7 +137,40 @@ TEST_F(StreamedSnapshotTest, AbandonedSnapshotLeavesNothingOnTheReplica) {
   RestoreOptions o;
   o.output_path = dir_ + "/restored.db";
   ASSERT_TRUE(Restore(*client_, o).ok());
-  EXPECT_EQ(QueryFile(o.output_path, "SELECT count(*) FROM t"), "500");
+  EXPECT_EQ(QueryFile(o.output_path, "SELECT count(*) FROM t"), "2500");
+}
+
+// The replica commits its copy once every byte is written, before the staged file is durable. When staging
+// then fails, the replica is a file ahead: the database continues after the replica's file, never writing
+// a second, different TXID 1.
+TEST_F(StreamedSnapshotTest, SnapshotThatFailsToStageAfterItsUploadIsContinuedFromTheReplica) {
+  fs_.FailNth(FaultOp::kRename, 1, Status::IOError("injected: rename error"), ".ltx.tmp");
+  Result<int> synced = 0;
+  Result<bool> uploaded = false;
+  SyncAndUploadTogether(&synced, &uploaded);
+  EXPECT_FALSE(synced.ok());
+  ASSERT_TRUE(uploaded.ok()) << uploaded.status().ToString();
+  EXPECT_EQ(replica_->CachedPos(), 1u);
+  EXPECT_TRUE(db_->replica_may_be_ahead());
+
+  app_->Exec(InsertBlobs(100, 3000));
+  auto refused = db_->Sync();
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable) << refused.status().ToString();
+  ASSERT_TRUE(replica_->Sync(false).ok());  // compares positions: the local copy of TXID 1 comes from it
+  EXPECT_FALSE(db_->replica_may_be_ahead());
+  EXPECT_EQ(*db_->Pos(), 1u);
+  ASSERT_TRUE(db_->Sync().ok());
+  EXPECT_EQ(*db_->Pos(), 2u);
+  ASSERT_TRUE(replica_->Sync(false).ok());
+  EXPECT_EQ(replica_->CachedPos(), 2u);
+
+  for (auto [txid, rows] : {std::pair<TXID, const char*>{1, "500"}, {2, "600"}}) {
+    RestoreOptions o;
+    o.output_path = dir_ + "/restored-" + std::to_string(txid) + ".db";
+    o.txid = txid;
+    ASSERT_TRUE(Restore(*client_, o).ok()) << txid;
+    EXPECT_EQ(QueryFile(o.output_path, "SELECT count(*) FROM t"), rows) << txid;
+  }
 }
 
 }  // namespace

@@ -61,5 +61,51 @@ TEST(FileInProgressTest, AbandonedFileFailsItsReaderWithTheWritersError) {
   EXPECT_TRUE(progress.abandoned());
 }
 
+TEST(FileInProgressTest, RevokeFailsReadersNotYetAtTheEndAndSaysWhetherOneWasThere) {
+  const std::string path = MakeTempDir("in-progress") + "/f";
+  FileInProgress progress(OpenForReading(path), "f");
+  WriteInPieces(path, progress, 3, Status::OK());
+  auto at_end = progress.OpenReader();
+  auto behind = progress.OpenReader();
+  ASSERT_TRUE(at_end->ReadAll(1 << 20).ok());
+  std::vector<uint8_t> buf(1000);
+  ASSERT_TRUE(behind->Read(buf.data(), buf.size()).ok());
+
+  EXPECT_TRUE(progress.Revoke(Status::IOError("fsync failed")));
+  EXPECT_TRUE(progress.abandoned());
+  Status s = behind->ReadAll(1 << 20).status();
+  EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+
+  // No reader at the end yet: nobody can have committed a copy.
+  FileInProgress unread(OpenForReading(path + "2"), "f2");
+  unread.Finish(Status::OK());
+  EXPECT_FALSE(unread.Revoke(Status::IOError("rename failed")));
+  // Only a complete file can be revoked.
+  FileInProgress abandoned(OpenForReading(path + "3"), "f3");
+  abandoned.Finish(Status::IOError("write failed"));
+  EXPECT_FALSE(abandoned.Revoke(Status::IOError("again")));
+}
+
+TEST(FileInProgressTest, WaitForReadersReturnsOnceTheyAreGone) {
+  const std::string path = MakeTempDir("in-progress") + "/f";
+  FileInProgress progress(OpenForReading(path), "f");
+  WriteInPieces(path, progress, 2, Status::OK());
+  auto reader = progress.OpenReader();
+  std::thread consumer([&] {
+    ASSERT_TRUE(reader->ReadAll(1 << 20).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    reader.reset();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  progress.WaitForReaders(std::chrono::seconds(30));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  consumer.join();
+  EXPECT_EQ(reader, nullptr);
+  // Without readers it returns at once; with one that stays, after the timeout.
+  progress.WaitForReaders(std::chrono::seconds(30));
+  auto stays = progress.OpenReader();
+  progress.WaitForReaders(std::chrono::milliseconds(10));
+}
+
 }  // namespace
 }  // namespace litestream
