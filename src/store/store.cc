@@ -699,11 +699,12 @@ SteadyTime Store::RunSnapshot(DbHandle& h) {
     s = dst.status();
   else if (!pos.ok())
     s = pos.status();
-  else if (*pos == 0)
+  else if (*pos == 0) {
     // Once the replica holds the first L0, the local copy is moments from being staged (Database::
     // StagingStream::Complete): look again soon, so that the level-9 copy follows the first L0 at once.
-    return std::chrono::steady_clock::now() + (h.replica->CachedPos() != 0 ? kStagingRetry : kNotReadyRetry);
-  else if (h.replica->CachedPos() == 0)
+    const bool staging = h.replica->CachedPos() != 0 && !h.db->replica_may_be_ahead();
+    return std::chrono::steady_clock::now() + (staging ? kStagingRetry : kNotReadyRetry);
+  } else if (h.replica->CachedPos() == 0)
     // Nothing is on the replica yet: the first L0 (itself a snapshot) goes first. Uploading both at
     // once split the bandwidth and delayed the first restorable backup (1 GiB: 1.9 s -> 2.9 s). The
     // upload job kicks this one when it lands.
