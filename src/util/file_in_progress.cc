@@ -23,9 +23,9 @@ void FileInProgress::Finish(const Status& outcome) {
   grew_.notify_all();
 }
 
-void FileInProgress::WaitForReaders(std::chrono::milliseconds timeout) {
+bool FileInProgress::WaitForReaders(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  reader_gone_.wait_for(lock, timeout, [&] { return open_readers_ == 0; });
+  return reader_gone_.wait_for(lock, timeout, [&] { return open_readers_ == 0; });
 }
 
 bool FileInProgress::Revoke(const Status& why) {

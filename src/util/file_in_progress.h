@@ -41,8 +41,8 @@ class FileInProgress {
   // Writer: the file is complete (OK) or abandoned (an error). Later calls are ignored.
   void Finish(const Status& outcome);
   // Writer, after Finish(OK): waits until every reader opened so far is destroyed (its consumer is done
-  // with the file), for at most `timeout`.
-  void WaitForReaders(std::chrono::milliseconds timeout);
+  // with the file), for at most `timeout`. False if one is still open then.
+  bool WaitForReaders(std::chrono::milliseconds timeout);
   // Writer, after Finish(OK): the writer could not keep the file after all. A reader that reaches the end
   // from now on fails with `why`. True if one already had: its consumer may have committed a copy.
   bool Revoke(const Status& why);

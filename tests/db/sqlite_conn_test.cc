@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
+#include <optional>
 #include <thread>
 
 #include "support/page_cache.h"
 #include "support/paths.h"
 #include "support/sqlite_util.h"
+#include "util/file_system.h"
+#include "wal/reader.h"
 
 namespace litestream {
 namespace {
@@ -135,66 +137,76 @@ TEST(ShmCheckpointerLockTest, HoldingItMakesOtherCheckpointsBusyUntilReleased) {
   EXPECT_TRUE(SyncMainFile(other->raw()).ok());
 }
 
+// An application database whose WAL is never checkpointed behind its back, and a connection of ours.
+class WalIndexEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = MakeTempDir("wal-index-end") + "/app.db";
+    app_.emplace(path_);
+    app_->Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
+    auto opened = SqliteConn::Open(path_, std::chrono::milliseconds(1000));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    ours_.emplace(std::move(*opened));
+  }
+
+  void BeginRead() { ASSERT_TRUE(ours_->Exec("BEGIN; SELECT COUNT(1) FROM t;").ok()); }
+
+  wal::Header WalHeader() {
+    auto file = FileSystem::Default()->OpenRandomAccess(path_ + "-wal");
+    EXPECT_TRUE(file.ok()) << file.status().ToString();
+    if (!file.ok()) return {};
+    auto header = wal::ReadHeader(**file);
+    EXPECT_TRUE(header.ok()) << header.status().ToString();
+    return header.ok() ? *header : wal::Header{};
+  }
+
+  // The WAL file's frames: it only grew since it was created.
+  uint32_t WalFrames() {
+    return static_cast<uint32_t>((std::filesystem::file_size(path_ + "-wal") - 32) /
+                                 WalHeader().frame_size());
+  }
+
+  std::string path_;
+  std::optional<AppDb> app_;
+  std::optional<SqliteConn> ours_;
+};
+
 // ReadWalIndexEnd reads the last committed frame and the salts from the wal-index header in shared memory:
 // they follow the application's commits (those after our read transaction began included), and a
 // restarted WAL's new salts, as the WAL file's own header has them.
-TEST(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
-  const std::string path = MakeTempDir("wal-index-end") + "/app.db";
-  AppDb app(path);
-  app.Exec("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);");
-  auto ours = SqliteConn::Open(path, std::chrono::milliseconds(1000));
-  ASSERT_TRUE(ours.ok()) << ours.status().ToString();
-  auto begin_read = [&] { ASSERT_TRUE(ours->Exec("BEGIN; SELECT COUNT(1) FROM t;").ok()); };
-
-  auto wal_header = [&] {
-    std::ifstream wal(path + "-wal", std::ios::binary);
-    uint8_t bytes[32] = {};
-    wal.read(reinterpret_cast<char*>(bytes), sizeof bytes);
-    auto header = wal::ParseHeader(bytes, sizeof bytes);
-    EXPECT_TRUE(header.ok()) << header.status().ToString();
-    return header.ok() ? *header : wal::Header{};
-  };
-  auto wal_frames = [&] {  // the WAL file's frames: it only grew since it was created
-    return static_cast<uint32_t>((std::filesystem::file_size(path + "-wal") - 32) /
-                                 wal_header().frame_size());
-  };
-
-  app.Exec(InsertBlobs(50, 3000));
-  begin_read();
-  auto end = ReadWalIndexEnd(ours->raw());
+TEST_F(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
+  app_->Exec(InsertBlobs(50, 3000));
+  ASSERT_NO_FATAL_FAILURE(BeginRead());
+  auto end = ReadWalIndexEnd(ours_->raw());
   ASSERT_TRUE(end.ok()) << end.status().ToString();
-  EXPECT_EQ(end->max_frame, wal_frames());
-  EXPECT_EQ(end->salts, wal_header().salts);
+  EXPECT_EQ(end->max_frame, WalFrames());
+  EXPECT_EQ(end->salts, WalHeader().salts);
 
-  app.Exec(InsertBlobs(10, 3000));  // after our read transaction began
-  auto grown = ReadWalIndexEnd(ours->raw());
+  app_->Exec(InsertBlobs(10, 3000));  // after our read transaction began
+  auto grown = ReadWalIndexEnd(ours_->raw());
   ASSERT_TRUE(grown.ok());
   EXPECT_GT(grown->max_frame, end->max_frame);
-  EXPECT_EQ(grown->max_frame, wal_frames());
+  EXPECT_EQ(grown->max_frame, WalFrames());
   EXPECT_EQ(grown->salts, end->salts);
 
   // Everything backfilled and no reader: the next commit restarts the WAL with new salts.
-  ASSERT_TRUE(ours->Exec("ROLLBACK;").ok());
-  app.Exec("PRAGMA wal_checkpoint(PASSIVE); INSERT INTO t (v) VALUES (x'00');");
-  begin_read();
-  auto restarted = ReadWalIndexEnd(ours->raw());
+  ASSERT_TRUE(ours_->Exec("ROLLBACK;").ok());
+  app_->Exec("PRAGMA wal_checkpoint(PASSIVE); INSERT INTO t (v) VALUES (x'00');");
+  ASSERT_NO_FATAL_FAILURE(BeginRead());
+  auto restarted = ReadWalIndexEnd(ours_->raw());
   ASSERT_TRUE(restarted.ok());
   EXPECT_NE(restarted->salts, end->salts);
-  EXPECT_EQ(restarted->salts, wal_header().salts);
+  EXPECT_EQ(restarted->salts, WalHeader().salts);
   EXPECT_LT(restarted->max_frame, end->max_frame);
 }
 
 // Outside a read transaction it is Unavailable (the caller falls back on what it synced): mapping the
 // wal-index for a connection that has not would open shared memory that SQLite never closes.
-TEST(WalIndexEndTest, UnavailableOutsideAReadTransaction) {
-  const std::string path = MakeTempDir("wal-index-end-no-read") + "/app.db";
-  AppDb app(path);
-  app.Exec("CREATE TABLE t (v); INSERT INTO t VALUES (1);");
-  auto conn = SqliteConn::Open(path, std::chrono::milliseconds(1000));
-  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
-  EXPECT_EQ(ReadWalIndexEnd(conn->raw()).status().code(), StatusCode::kUnavailable);
-  ASSERT_TRUE(conn->QueryInt("SELECT COUNT(1) FROM t;").ok());  // a read that ended
-  EXPECT_EQ(ReadWalIndexEnd(conn->raw()).status().code(), StatusCode::kUnavailable);
+TEST_F(WalIndexEndTest, UnavailableOutsideAReadTransaction) {
+  app_->Exec("INSERT INTO t (v) VALUES (x'01');");
+  EXPECT_EQ(ReadWalIndexEnd(ours_->raw()).status().code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(ours_->QueryInt("SELECT COUNT(1) FROM t;").ok());  // a read that ended
+  EXPECT_EQ(ReadWalIndexEnd(ours_->raw()).status().code(), StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -96,15 +96,17 @@ TEST(FileInProgressTest, WaitForReadersReturnsOnceTheyAreGone) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     reader.reset();
   });
+  // Woken by the reader's end, not by the timeout.
   const auto start = std::chrono::steady_clock::now();
-  progress.WaitForReaders(std::chrono::seconds(30));
+  EXPECT_TRUE(progress.WaitForReaders(std::chrono::seconds(30)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   consumer.join();
   EXPECT_EQ(reader, nullptr);
-  // Without readers it returns at once; with one that stays, after the timeout.
-  progress.WaitForReaders(std::chrono::seconds(30));
+  EXPECT_TRUE(progress.WaitForReaders(std::chrono::milliseconds(0)));  // none left
   auto stays = progress.OpenReader();
-  progress.WaitForReaders(std::chrono::milliseconds(10));
+  EXPECT_FALSE(progress.WaitForReaders(std::chrono::milliseconds(10)));
+  stays.reset();
+  EXPECT_TRUE(progress.WaitForReaders(std::chrono::milliseconds(0)));
 }
 
 }  // namespace
