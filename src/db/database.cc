@@ -335,10 +335,11 @@ Database::WalEnd Database::WalEndLocked() const {
   const uint32_t page_size = page_size_.load();
   if (reader_->is_open() && page_size != 0) {
     if (auto end = ReadWalIndexEnd(reader_->raw()); end.ok()) {
-      return {end->salts, CalcWalSize(page_size, end->max_frame)};
+      return {end->salts, CalcWalSize(page_size, end->max_frame),
+              CalcWalSize(page_size, end->backfilled_frames)};
     }
   }
-  return {state_.last_synced_salts, state_.last_synced_wal_offset};
+  return {state_.last_synced_salts, state_.last_synced_wal_offset, std::nullopt};
 }
 
 void Database::NoteMarkMovedLocked() { mark_ = WalEndLocked(); }
@@ -346,7 +347,10 @@ void Database::NoteMarkMovedLocked() { mark_ = WalEndLocked(); }
 uint64_t Database::BacklogBehindMarkLocked() const {
   const WalEnd end = WalEndLocked();
   // After a restart, everything before it was backfilled: the backlog is the new generation.
-  const int64_t from = end.salts == mark_.salts ? mark_.offset : kWalHeaderSize;
+  int64_t from = end.salts == mark_.salts ? mark_.offset : kWalHeaderSize;
+  // What the last move handed over and no checkpoint has backfilled yet (an autocheckpoint of the
+  // application's that found the checkpointer lock taken) goes to the next checkpoint with the rest.
+  if (end.backfilled) from = std::min(from, *end.backfilled);
   return end.offset > from ? static_cast<uint64_t>(end.offset - from) : 0;
 }
 

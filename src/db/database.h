@@ -43,10 +43,11 @@ struct DbOptions {
   std::chrono::milliseconds min_size_checkpoint_spacing{0};
   uint32_t truncate_page_n = 121359;      // 0 means the default
   int64_t max_sync_wal_bytes = 64 << 20;  // per L0 file, cut at commit boundaries; 0 = unlimited
-  // A hand-off of our read mark past at least this much synced WAL at once (after a snapshot stream pinned
-  // it) is backfilled by our own checkpoint thread rather than by the application's next autocheckpoint,
-  // inside one of its commits. Normal hand-offs move it a few MB. See "Checkpoints" in docs/engine.md.
-  uint64_t own_backfill_bytes = 64 << 20;
+  // A hand-off of our read mark that leaves at least this much WAL to backfill (after a snapshot stream
+  // pinned it, or while syncs catch up) is backfilled by our own checkpoint thread rather than by the
+  // application's next autocheckpoint, inside one of its commits (~3 ms per MB here). Normal hand-offs move
+  // it a few MB. See "Checkpoints" in docs/engine.md.
+  uint64_t own_backfill_bytes = 32 << 20;
   ltx::PageEncoding page_encoding = ltx::PageEncoding::kBlock;
   // Snapshots (a first L0, a level-9 snapshot) of at least compress_parallel_pages pages are compressed
   // on up to this many threads. 0: one per core, at most 4; 1: on the sync thread only.
@@ -199,14 +200,15 @@ class Database {
   // snapshot stream relies on the database file holding nothing newer than its read mark).
   Status AdvanceReadLockLocked();
   // Where the WAL ends now: the wal-index header's last frame, or where we last synced it when the
-  // connection has no shared memory.
+  // connection has no shared memory; and, with shared memory, where checkpoints have backfilled it to.
   struct WalEnd {
     wal::Salts salts;
     int64_t offset = 0;
+    std::optional<int64_t> backfilled;
   };
   WalEnd WalEndLocked() const;
-  // Records where a move left our read mark: the WAL's end. The backlog behind the mark is what was
-  // appended since, synced or not, all of which the next move hands over.
+  // Records where a move left our read mark: the WAL's end. The backlog is what the next move hands to
+  // checkpoints: the WAL appended since, synced or not, plus what they have not yet backfilled before it.
   void NoteMarkMovedLocked();
   uint64_t BacklogBehindMarkLocked() const;
   // The hand-offs of the sync cadence: AdvanceReadLockLocked, unless our own backfill runs (what it is

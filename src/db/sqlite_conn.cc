@@ -153,7 +153,8 @@ Status ShmCheckpointerLock(sqlite3* db, bool lock) {
 Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
   // WalIndexHdr (wal.c): two copies of 48 bytes at the start of region 0, in native byte order. A writer
   // updates the second copy, then the first; equal copies are a consistent header, as SQLite reads it.
-  constexpr size_t kHeaderSize = 48, kMaxFrameAt = 16, kSaltAt = 32;
+  // WalCkptInfo follows them; its first field is nBackfill, written by checkpoints under their lock.
+  constexpr size_t kHeaderSize = 48, kMaxFrameAt = 16, kSaltAt = 32, kBackfillAt = 2 * kHeaderSize;
   constexpr int kRegionSize = 32768, kAttempts = 100;
   // Only a connection in a read transaction surely has the wal-index mapped already; for any other,
   // xShmMap would open shared memory that SQLite never closes (in exclusive locking mode it keeps the
@@ -176,6 +177,11 @@ Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
     WalIndexEnd end;
     std::memcpy(&end.max_frame, first + kMaxFrameAt, 4);
     end.salts = {ltx::GetBE32(first + kSaltAt), ltx::GetBE32(first + kSaltAt + 4)};  // the WAL header's bytes
+    uint8_t backfilled[4];
+    for (size_t i = 0; i < 4; i++) backfilled[i] = shm[kBackfillAt + i];
+    std::memcpy(&end.backfilled_frames, backfilled, 4);
+    // Read after the header: a restart in between leaves a count from the older generation.
+    end.backfilled_frames = std::min(end.backfilled_frames, end.max_frame);
     return end;
   }
   return Status::Unavailable("wal-index header kept changing");

@@ -23,13 +23,15 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view context);
 Status ShmCheckpointerLock(sqlite3* db, bool lock);
 
 // The WAL's last committed frame and its salts, as the wal-index header (https://sqlite.org/walformat.html)
-// in shared memory shows them now, through a connection in a read transaction (which has it mapped).
+// in shared memory shows them now, and how many frames checkpoints have backfilled (the checkpoint info's
+// nBackfill), through a connection in a read transaction (which has it mapped).
 // REQUIRES: normal locking mode (in exclusive mode SQLite keeps the wal-index in its heap). Unavailable
 // outside a read transaction, without shared memory (a VFS without xShmMap) or while a writer keeps
 // changing the header.
 struct WalIndexEnd {
   uint32_t max_frame = 0;
   wal::Salts salts;
+  uint32_t backfilled_frames = 0;  // at most max_frame
 };
 Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db);
 

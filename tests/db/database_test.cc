@@ -500,6 +500,19 @@ TEST_F(OwnBackfillTest, HandOffsBehindTheWalsEndGiveItsBacklogToOurOwnBackfill) 
   EXPECT_EQ(messages_->Count("backfilled wal"), 1);  // the first chunk's hand-off took it all
 }
 
+// What earlier hand-offs gave the application and its autocheckpoints have not backfilled yet (here it
+// never checkpoints) counts too: the next checkpoint backfills all of it, not only what the move adds.
+TEST_F(OwnBackfillTest, WalThatNoCheckpointBackfilledYetCountsTowardsTheBacklog) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  app_->Exec(InsertBlobs(40, 4000));  // ~160 KiB: below 256 KiB, a plain hand-off
+  ASSERT_TRUE(db_->Sync().ok());
+  app_->Exec(InsertBlobs(40, 4000));  // 160 KiB more since the mark, 320 KiB not backfilled
+  ASSERT_TRUE(db_->Sync().ok());
+  ASSERT_TRUE(WaitFor([&] { return messages_->Count("backfilled wal") == 1; }));
+  ASSERT_NO_FATAL_FAILURE(ExpectReplicaCaughtUp());
+  EXPECT_EQ(messages_->Count("backfilled wal"), 1);
+}
+
 // Inside a checkpoint too: the sync before its barrier hands a big backlog on (every kHandOffFrames pages)
 // to our own backfill and waits for it, rather than to the application's next autocheckpoint.
 TEST_F(OwnBackfillTest, CheckpointsHandABigBacklogToOurOwnBackfillFirst) {

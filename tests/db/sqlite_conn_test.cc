@@ -173,7 +173,7 @@ class WalIndexEndTest : public ::testing::Test {
 
 // ReadWalIndexEnd reads the last committed frame and the salts from the wal-index header in shared memory:
 // they follow the application's commits (those after our read transaction began included), and a
-// restarted WAL's new salts, as the WAL file's own header has them.
+// restarted WAL's new salts, as the WAL file's own header has them; and how far checkpoints backfilled.
 TEST_F(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
   app_->Exec(InsertBlobs(50, 3000));
   ASSERT_NO_FATAL_FAILURE(BeginRead());
@@ -189,6 +189,15 @@ TEST_F(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
   EXPECT_EQ(grown->max_frame, WalFrames());
   EXPECT_EQ(grown->salts, end->salts);
 
+  EXPECT_EQ(grown->backfilled_frames, 0u);
+
+  // A checkpoint backfills up to our read transaction's snapshot, and says so in the checkpoint info.
+  app_->Exec("PRAGMA wal_checkpoint(PASSIVE);");
+  auto backfilled = ReadWalIndexEnd(ours_->raw());
+  ASSERT_TRUE(backfilled.ok());
+  EXPECT_EQ(backfilled->backfilled_frames, end->max_frame);
+  EXPECT_EQ(backfilled->max_frame, grown->max_frame);
+
   // Everything backfilled and no reader: the next commit restarts the WAL with new salts.
   ASSERT_TRUE(ours_->Exec("ROLLBACK;").ok());
   app_->Exec("PRAGMA wal_checkpoint(PASSIVE); INSERT INTO t (v) VALUES (x'00');");
@@ -198,6 +207,7 @@ TEST_F(WalIndexEndTest, FollowsCommitsAndRestartsOfAnotherConnection) {
   EXPECT_NE(restarted->salts, end->salts);
   EXPECT_EQ(restarted->salts, WalHeader().salts);
   EXPECT_LT(restarted->max_frame, end->max_frame);
+  EXPECT_EQ(restarted->backfilled_frames, 0u);
 }
 
 // Outside a read transaction it is Unavailable (the caller falls back on what it synced): mapping the
