@@ -180,7 +180,7 @@ Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
     uint8_t backfilled[4];
     for (size_t i = 0; i < 4; i++) backfilled[i] = shm[kBackfillAt + i];
     std::memcpy(&end.backfilled_frames, backfilled, 4);
-    // Read after the header: a restart in between leaves a count from the older generation.
+    // Read after the header, it may already count a WAL restarted in between: never past the header's end.
     end.backfilled_frames = std::min(end.backfilled_frames, end.max_frame);
     return end;
   }
