@@ -344,7 +344,7 @@ Database::WalEnd Database::WalEndLocked() const {
 
 void Database::NoteMarkMovedLocked() { mark_ = WalEndLocked(); }
 
-uint64_t Database::BacklogBehindMarkLocked() const {
+uint64_t Database::BacklogToBackfillLocked() const {
   const WalEnd end = WalEndLocked();
   // After a restart, everything before it was backfilled: the backlog is the new generation.
   int64_t from = end.salts == mark_.salts ? mark_.offset : kWalHeaderSize;
@@ -360,11 +360,12 @@ Result<bool> Database::HandOffLocked(bool only_big_backlog) {
     LS_RETURN_IF_ERROR(AdvanceReadLockLocked());
     return true;
   };
-  // What this move hands over: the WAL appended since the last move, up to its end, where the new mark
-  // lands. Not only what was synced: while syncs catch up on a backlog (after a snapshot stream, say), the
-  // end runs gigabytes ahead of them, and a "small" move sized by the syncs gave the application's next
-  // autocheckpoint all of that to backfill inside one commit (6 s, measured).
-  const uint64_t handed_over = BacklogBehindMarkLocked();
+  // What the next checkpoint backfills after this move: from where checkpoints stopped (at or behind our
+  // mark) up to the WAL's end, where the new mark lands. Not only what was synced: while syncs catch up on
+  // a backlog (after a snapshot stream, say), the end runs gigabytes ahead of them, and a "small" move sized
+  // by the syncs gave the application's next autocheckpoint all of that to backfill inside one commit (6 s,
+  // measured).
+  const uint64_t handed_over = BacklogToBackfillLocked();
   backlog_waits_for_guard_ = false;
   // Small: the application's next autocheckpoint backfills it, or, in a checkpoint, ours on this thread.
   if (handed_over < options_.own_backfill_bytes) return only_big_backlog ? Result<bool>(false) : advance();

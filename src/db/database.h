@@ -210,7 +210,7 @@ class Database {
   // Records where a move left our read mark: the WAL's end. The backlog is what the next move hands to
   // checkpoints: the WAL appended since, synced or not, plus what they have not yet backfilled before it.
   void NoteMarkMovedLocked();
-  uint64_t BacklogBehindMarkLocked() const;
+  uint64_t BacklogToBackfillLocked() const;
   // The hand-offs of the sync cadence: AdvanceReadLockLocked, unless our own backfill runs (what it is
   // given decides the next backlog), and a backfill of our own when the move handed over a big backlog.
   // True if the mark moved.

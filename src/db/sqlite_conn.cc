@@ -168,17 +168,20 @@ Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
   int rc = file->pMethods->xShmMap(file, 0, kRegionSize, 0, &region);
   if (rc != SQLITE_OK || region == nullptr) return Status::Unavailable("wal-index not mapped");
   const auto* shm = static_cast<const volatile uint8_t*>(region);
+  auto copy = [shm](size_t at, uint8_t* out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = shm[at + i];
+  };
   uint8_t first[kHeaderSize], second[kHeaderSize];
   for (int attempt = 0; attempt < kAttempts; attempt++) {
-    for (size_t i = 0; i < kHeaderSize; i++) first[i] = shm[i];
+    copy(0, first, kHeaderSize);
     std::atomic_thread_fence(std::memory_order_acquire);
-    for (size_t i = 0; i < kHeaderSize; i++) second[i] = shm[kHeaderSize + i];
+    copy(kHeaderSize, second, kHeaderSize);
     if (std::memcmp(first, second, kHeaderSize) != 0) continue;
     WalIndexEnd end;
     std::memcpy(&end.max_frame, first + kMaxFrameAt, 4);
     end.salts = {ltx::GetBE32(first + kSaltAt), ltx::GetBE32(first + kSaltAt + 4)};  // the WAL header's bytes
     uint8_t backfilled[4];
-    for (size_t i = 0; i < 4; i++) backfilled[i] = shm[kBackfillAt + i];
+    copy(kBackfillAt, backfilled, 4);
     std::memcpy(&end.backfilled_frames, backfilled, 4);
     // Read after the header, it may already count a WAL restarted in between: never past the header's end.
     end.backfilled_frames = std::min(end.backfilled_frames, end.max_frame);
