@@ -177,6 +177,10 @@ class Database {
   // Writes one L0 file. *limited is set if max_bytes cut the page map before the WAL end.
   Result<bool> SyncOnceLocked(int64_t max_bytes, bool from_checkpoint, bool force_snapshot, bool* limited);
   Result<bool> WriteL0Locked(const VerifyResult& v, int64_t max_bytes, bool* limited);
+  // The committed pages from reader's start (WalReader::ReadPageMap's map); *from_wal_index says whether
+  // the wal-index gave them rather than a scan of the frames.
+  Result<wal::PageMap> ReadPageMapLocked(const wal::WalReader& reader, const wal::Header& wal_header,
+                                         int64_t max_bytes, bool* from_wal_index);
   Status WriteL0Pages(Writer& out, const ltx::Header& header, RandomAccessReader& wal_file,
                       const wal::PageMap& map, bool snapshot, uint32_t prev_commit);
   // The compression threads for an LTX file of `pages` pages.
@@ -268,6 +272,9 @@ class Database {
   std::chrono::milliseconds busy_wait_limit_{0};             // and how long it may last
   SqliteConn checkpoint_conn_;                               // PRAGMA wal_checkpoint and seq bumps
   bool read_tx_open_ = false;
+  // Whether syncs take their page maps from the wal-index (ReadPageMapLocked); cleared for good once a
+  // frame disagreed with it.
+  bool trust_wal_index_ = true;
   // WriteBackWalIfWritten's: the WAL's mtime at the last hand-off (unset before the first), when it last
   // wrote the WAL back, and the database file's size when it last started writing that back.
   std::optional<SystemTime> wal_mtime_seen_;

@@ -150,44 +150,135 @@ Status ShmCheckpointerLock(sqlite3* db, bool lock) {
   return SqliteStatus(rc, nullptr, lock ? "take checkpointer lock" : "release checkpointer lock");
 }
 
-Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
-  // WalIndexHdr (wal.c): two copies of 48 bytes at the start of region 0, in native byte order. A writer
-  // updates the second copy, then the first; equal copies are a consistent header, as SQLite reads it.
-  // WalCkptInfo follows them; its first field is nBackfill, written by checkpoints under their lock.
-  constexpr size_t kHeaderSize = 48, kMaxFrameAt = 16, kSaltAt = 32, kBackfillAt = 2 * kHeaderSize;
-  constexpr int kRegionSize = 32768, kAttempts = 100;
-  // Only a connection in a read transaction surely has the wal-index mapped already; for any other,
-  // xShmMap would open shared memory that SQLite never closes (in exclusive locking mode it keeps the
-  // wal-index in its heap).
+namespace {
+
+// WalIndexHdr (wal.c): two copies of 48 bytes at the start of region 0, in native byte order. A writer
+// updates the second copy, then the first; equal copies are a consistent header, as SQLite reads it.
+// WalCkptInfo follows them; its first field is nBackfill, written by checkpoints under their lock. Then, in
+// region 0, the page numbers of the first frames, and 4096 more at the start of every later region.
+constexpr size_t kWalIndexHeaderSize = 48;
+constexpr size_t kVersionAt = 0, kPageSizeAt = 14, kMaxFrameAt = 16, kDbPagesAt = 20, kSaltAt = 32;
+constexpr size_t kBackfillAt = 2 * kWalIndexHeaderSize;
+constexpr size_t kFirstPgnoAt = 136;  // two header copies and WalCkptInfo
+constexpr uint32_t kWalIndexVersion = 3007000;
+constexpr int kWalIndexRegionSize = 32768;
+constexpr uint32_t kPgnosInRegionZero = 4062, kPgnosPerRegion = 4096;
+
+struct WalIndexHeader {
+  uint32_t version = 0;
+  uint32_t page_size = 0;
+  uint32_t max_frame = 0;
+  uint32_t db_pages = 0;
+  wal::Salts salts;
+};
+
+// Region `index` of the wal-index of a connection in a read transaction; nullptr if it does not exist.
+// Only a connection in a read transaction surely has the wal-index mapped already; for any other, xShmMap
+// would open shared memory that SQLite never closes (in exclusive locking mode it keeps the wal-index in
+// its heap).
+Result<const volatile uint8_t*> MapWalIndexRegion(sqlite3* db, int index) {
   if (sqlite3_txn_state(db, "main") < SQLITE_TXN_READ) return Status::Unavailable("no read transaction");
   sqlite3_file* file = MainFile(db);
   if (file == nullptr || file->pMethods->iVersion < 2 || file->pMethods->xShmMap == nullptr) {
     return Status::Unavailable("no shared-memory wal-index on this connection");
   }
   volatile void* region = nullptr;
-  int rc = file->pMethods->xShmMap(file, 0, kRegionSize, 0, &region);
-  if (rc != SQLITE_OK || region == nullptr) return Status::Unavailable("wal-index not mapped");
-  const auto* shm = static_cast<const volatile uint8_t*>(region);
-  auto copy = [shm](size_t at, uint8_t* out, size_t n) {
-    for (size_t i = 0; i < n; i++) out[i] = shm[at + i];
-  };
-  uint8_t first[kHeaderSize], second[kHeaderSize];
+  int rc = file->pMethods->xShmMap(file, index, kWalIndexRegionSize, 0, &region);
+  if (rc != SQLITE_OK)
+    return Status::Unavailable("wal-index region " + std::to_string(index) + " not mapped");
+  return static_cast<const volatile uint8_t*>(region);
+}
+
+void CopyShm(const volatile uint8_t* shm, size_t at, uint8_t* out, size_t n) {
+  for (size_t i = 0; i < n; i++) out[i] = shm[at + i];
+}
+
+// Reads the header as SQLite does: until both copies agree.
+Status ReadWalIndexHeader(const volatile uint8_t* shm, WalIndexHeader* header) {
+  constexpr int kAttempts = 100;
+  uint8_t first[kWalIndexHeaderSize], second[kWalIndexHeaderSize];
   for (int attempt = 0; attempt < kAttempts; attempt++) {
-    copy(0, first, kHeaderSize);
+    CopyShm(shm, 0, first, kWalIndexHeaderSize);
     std::atomic_thread_fence(std::memory_order_acquire);
-    copy(kHeaderSize, second, kHeaderSize);
-    if (std::memcmp(first, second, kHeaderSize) != 0) continue;
-    WalIndexEnd end;
-    std::memcpy(&end.max_frame, first + kMaxFrameAt, 4);
-    end.salts = {ltx::GetBE32(first + kSaltAt), ltx::GetBE32(first + kSaltAt + 4)};  // the WAL header's bytes
-    uint8_t backfilled[4];
-    copy(kBackfillAt, backfilled, 4);
-    std::memcpy(&end.backfilled_frames, backfilled, 4);
-    // Read after the header, it may already count a WAL restarted in between: never past the header's end.
-    end.backfilled_frames = std::min(end.backfilled_frames, end.max_frame);
-    return end;
+    CopyShm(shm, kWalIndexHeaderSize, second, kWalIndexHeaderSize);
+    if (std::memcmp(first, second, kWalIndexHeaderSize) != 0) continue;
+    std::memcpy(&header->version, first + kVersionAt, 4);
+    uint16_t encoded_page_size;
+    std::memcpy(&encoded_page_size, first + kPageSizeAt, 2);
+    header->page_size = (encoded_page_size & 0xfe00u) + ((encoded_page_size & 1u) << 16);
+    std::memcpy(&header->max_frame, first + kMaxFrameAt, 4);
+    std::memcpy(&header->db_pages, first + kDbPagesAt, 4);
+    header->salts = {ltx::GetBE32(first + kSaltAt), ltx::GetBE32(first + kSaltAt + 4)};  // the WAL's bytes
+    return Status::OK();
   }
   return Status::Unavailable("wal-index header kept changing");
+}
+
+}  // namespace
+
+Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
+  LS_ASSIGN_OR_RETURN(const volatile uint8_t* shm, MapWalIndexRegion(db, 0));
+  if (shm == nullptr) return Status::Unavailable("wal-index not mapped");
+  WalIndexHeader header;
+  LS_RETURN_IF_ERROR(ReadWalIndexHeader(shm, &header));
+  WalIndexEnd end;
+  end.max_frame = header.max_frame;
+  end.salts = header.salts;
+  uint8_t backfilled[4];
+  CopyShm(shm, kBackfillAt, backfilled, 4);
+  std::memcpy(&end.backfilled_frames, backfilled, 4);
+  // Read after the header, it may already count a WAL restarted in between: never past the header's end.
+  end.backfilled_frames = std::min(end.backfilled_frames, end.max_frame);
+  return end;
+}
+
+Result<WalIndexFrames> ReadWalIndexFrames(sqlite3* db, uint32_t first_frame, uint32_t max_frames) {
+  LS_ASSIGN_OR_RETURN(const volatile uint8_t* region_zero, MapWalIndexRegion(db, 0));
+  if (region_zero == nullptr) return Status::Unavailable("wal-index not mapped");
+  WalIndexHeader header;
+  LS_RETURN_IF_ERROR(ReadWalIndexHeader(region_zero, &header));
+  if (header.version != kWalIndexVersion) {
+    return Status::Unavailable("wal-index version " + std::to_string(header.version));
+  }
+  if (first_frame == 0 || first_frame > header.max_frame + 1) {
+    return Status::Unavailable("frame " + std::to_string(first_frame) + " is past the wal-index's end " +
+                               std::to_string(header.max_frame));
+  }
+  const uint32_t count = header.max_frame + 1 - first_frame;
+  if (count > max_frames) return Status::Unavailable("more frames than asked for");
+  WalIndexFrames out;
+  out.page_size = header.page_size;
+  out.db_pages = header.db_pages;
+  out.salts = header.salts;
+  out.pgnos.resize(count);
+  int mapped_index = 0;
+  const volatile uint8_t* region = region_zero;
+  for (uint32_t i = 0; i < count; i++) {
+    const uint32_t frame = first_frame + i;
+    int index = 0;
+    size_t at = kFirstPgnoAt + size_t{frame - 1} * 4;
+    if (frame > kPgnosInRegionZero) {
+      const uint32_t past = frame - kPgnosInRegionZero - 1;
+      index = 1 + static_cast<int>(past / kPgnosPerRegion);
+      at = size_t{past % kPgnosPerRegion} * 4;
+    }
+    if (index != mapped_index) {
+      LS_ASSIGN_OR_RETURN(region, MapWalIndexRegion(db, index));
+      if (region == nullptr)
+        return Status::Unavailable("wal-index region " + std::to_string(index) + " missing");
+      mapped_index = index;
+    }
+    uint8_t pgno[4];
+    CopyShm(region, at, pgno, 4);
+    std::memcpy(&out.pgnos[i], pgno, 4);
+  }
+  // A restart writes new salts into the header before it reuses a slot: the same salts now mean that every
+  // page number read belongs to the generation the header described.
+  std::atomic_thread_fence(std::memory_order_acquire);
+  WalIndexHeader after;
+  LS_RETURN_IF_ERROR(ReadWalIndexHeader(region_zero, &after));
+  if (after.salts != header.salts) return Status::Unavailable("wal restarted while its index was read");
+  return out;
 }
 
 Status SyncMainFile(sqlite3* db) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "litestream/io.h"
 #include "litestream/status.h"
@@ -34,6 +35,19 @@ struct WalIndexEnd {
   uint32_t backfilled_frames = 0;  // at most max_frame
 };
 Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db);
+
+// The page number of every committed frame from first_frame (1-based) to the wal-index's last one, the
+// database's size in pages after that commit and the WAL's salts and page size, as the wal-index shows them:
+// SQLite's own map of the WAL, which its readers trust instead of re-reading the frames. Same requirements
+// as ReadWalIndexEnd; Unavailable also if first_frame is past the end, more than max_frames would be read,
+// or the WAL restarted while reading.
+struct WalIndexFrames {
+  std::vector<uint32_t> pgnos;  // pgnos[i] is frame first_frame + i's page
+  uint32_t db_pages = 0;
+  uint32_t page_size = 0;
+  wal::Salts salts;
+};
+Result<WalIndexFrames> ReadWalIndexFrames(sqlite3* db, uint32_t first_frame, uint32_t max_frames);
 
 // Syncs a connection's main database file to disk through SQLite's own handle (xSync): no other fd on the
 // file is opened or closed, so no POSIX lock this process holds on it is dropped.

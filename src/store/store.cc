@@ -68,10 +68,15 @@ struct Store::DbHandle {
 
   // Touched only by the sync job (never concurrent with itself).
   Backoff sync_backoff;
-  milliseconds sync_spacing{0};
-  SteadyTime previous_changed_sync{};  // the start of the changed sync before last_changed_sync
-  SteadyTime last_changed_sync{};
-  uint64_t wal_bytes_at_last_changed_sync = 0;  // SyncState::wal_bytes_synced then
+  // The sync-spacing rule's state (NextSyncSpacing), put back after a changed sync that found no commit.
+  struct SpacingState {
+    milliseconds sync_spacing{0};
+    SteadyTime previous_changed_sync{};  // the start of the changed sync before last_changed_sync
+    SteadyTime last_changed_sync{};
+    uint64_t wal_bytes_at_last_changed_sync = 0;  // SyncState::wal_bytes_synced then
+  } spacing;
+  int syncs_without_commit = 0;           // consecutive changed syncs that found no new commit
+  SteadyTime last_sync_without_commit{};  // when the last of them began
   bool have_wal_stat = false;
   uint64_t wal_size = 0;
   SystemTime wal_mtime{};
@@ -133,19 +138,21 @@ constexpr uint64_t kSlowWalBytesPerSecond = 32 << 20;
 constexpr milliseconds kHandOffInterval{10};
 
 milliseconds Store::DbHandle::NextSyncSpacing(SteadyTime now, milliseconds interval) {
+  SpacingState& st = spacing;
   const milliseconds base = interval / kSyncSpacingDivisor;
   const uint64_t synced = db->sync_state().wal_bytes_synced;
-  const auto since = now - last_changed_sync;
-  const bool sustained = sync_spacing.count() > 0 && since < 2 * sync_spacing;
-  const uint64_t grown = synced >= wal_bytes_at_last_changed_sync ? synced - wal_bytes_at_last_changed_sync
-                                                                  : 0;  // local state was reset
+  const auto since = now - st.last_changed_sync;
+  const bool sustained = st.sync_spacing.count() > 0 && since < 2 * st.sync_spacing;
+  const uint64_t grown = synced >= st.wal_bytes_at_last_changed_sync
+                             ? synced - st.wal_bytes_at_last_changed_sync
+                             : 0;  // local state was reset
   const bool slow =
       static_cast<double>(grown) < kSlowWalBytesPerSecond * std::chrono::duration<double>(since).count();
-  sync_spacing = sustained && slow ? std::min(2 * sync_spacing, kMaxSyncSpacingFactor * base) : base;
-  previous_changed_sync = last_changed_sync;
-  last_changed_sync = now;
-  wal_bytes_at_last_changed_sync = synced;
-  return sync_spacing;
+  st.sync_spacing = sustained && slow ? std::min(2 * st.sync_spacing, kMaxSyncSpacingFactor * base) : base;
+  st.previous_changed_sync = st.last_changed_sync;
+  st.last_changed_sync = now;
+  st.wal_bytes_at_last_changed_sync = synced;
+  return st.sync_spacing;
 }
 
 // What this sync copied, over the time since the previous sync began: the commits it found accumulated
@@ -155,9 +162,12 @@ milliseconds Store::DbHandle::NextSyncSpacing(SteadyTime now, milliseconds inter
 // application wrote on, and its next autocheckpoint backfilled 13-18k frames in one commit (150-280 ms).
 bool Store::DbHandle::WalGrowingFast(SteadyTime end) const {
   const uint64_t synced = db->sync_state().wal_bytes_synced;
-  if (synced <= wal_bytes_at_last_changed_sync) return false;
-  const double seconds = std::chrono::duration<double>(end - previous_changed_sync).count();
-  return static_cast<double>(synced - wal_bytes_at_last_changed_sync) >= kSlowWalBytesPerSecond * seconds;
+  if (synced <= spacing.wal_bytes_at_last_changed_sync) return false;
+  // A sync that looked since and found no commit (RunSync) started the span later.
+  const SteadyTime from = std::max(spacing.previous_changed_sync, last_sync_without_commit);
+  const double seconds = std::chrono::duration<double>(end - from).count();
+  return static_cast<double>(synced - spacing.wal_bytes_at_last_changed_sync) >=
+         kSlowWalBytesPerSecond * seconds;
 }
 
 // Change detection through inotify. A watch on each database's directory sees the WAL appear (created or
@@ -593,10 +603,11 @@ SteadyTime Store::RunSync(DbHandle& h) {
   }
 
   // Kicks that arrive while this sync runs wait for the spacing, instead of re-running it right after.
+  const DbHandle::SpacingState spacing_before = h.spacing;
   if (changed) scheduler_->SetKickFloor(h.sync_job.get(), now + h.NextSyncSpacing(now, interval));
   auto result = SyncDatabase(h);
   if (const auto end = std::chrono::steady_clock::now(); changed && h.WalGrowingFast(end)) {
-    h.hand_off_until = (end + 2 * h.sync_spacing).time_since_epoch().count();
+    h.hand_off_until = (end + 2 * h.spacing.sync_spacing).time_since_epoch().count();
     scheduler_->WakeAt(h.hand_off_job.get(), end + kHandOffInterval);
   }
   {
@@ -624,6 +635,22 @@ SteadyTime Store::RunSync(DbHandle& h) {
     h.wal_size = after->size;
     h.wal_mtime = after->mtime;
   }
+  if (changed && *result == 0 && interval.count() > 0) {
+    // The write that woke it belongs to a transaction not committed yet: SQLite writes a big transaction's
+    // pages to the WAL as its cache fills, before the commit. Held off a whole spacing, the first sync of
+    // a bulk burst found 20-30 MB, a hand-off that big went to our own backfill, and the backfill rounds
+    // then chased the burst to its end (twice the CPU per byte). So this sync does not count for the
+    // spacing, and the next one looks again soon: 10, 20, 40 ms... up to the spacing's base, while
+    // transactions stay uncommitted.
+    h.spacing = spacing_before;
+    h.last_sync_without_commit = now;
+    const milliseconds retry = std::min(interval / kSyncSpacingDivisor,
+                                        kWatchCoalesce * (1 << std::min(h.syncs_without_commit++, 4)));
+    const SteadyTime next = std::chrono::steady_clock::now() + retry;
+    scheduler_->SetKickFloor(h.sync_job.get(), next);
+    return next;
+  }
+  h.syncs_without_commit = 0;
   return interval.count() > 0 ? std::chrono::steady_clock::now() + interval : Job::kNever;
 }
 

@@ -76,6 +76,16 @@ class FrameScanner {
   bool eof_ = false;
 };
 
+// A transaction that shrank the database leaves pages past its end behind.
+void FinishPageMap(uint32_t commit, uint64_t frame_size, PageMap* map) {
+  map->pages.erase(map->pages.upper_bound(commit), map->pages.end());
+  if (map->pages.empty()) return;
+  map->commit = commit;
+  uint64_t max_frame = 0;
+  for (const auto& entry : map->pages) max_frame = std::max(max_frame, entry.second);
+  map->max_offset = max_frame + frame_size;
+}
+
 }  // namespace
 
 Result<Header> ReadHeader(RandomAccessReader& file) {
@@ -150,13 +160,20 @@ Result<PageMap> WalReader::ReadPageMap(uint64_t max_bytes) const {
     }
   }
 
-  // A transaction that shrank the database leaves pages past its end behind.
-  out.pages.erase(out.pages.upper_bound(commit), out.pages.end());
-  if (out.pages.empty()) return out;
-  out.commit = commit;
-  uint64_t max_frame = 0;
-  for (const auto& entry : out.pages) max_frame = std::max(max_frame, entry.second);
-  out.max_offset = max_frame + frame_size;
+  FinishPageMap(commit, frame_size, &out);
+  return out;
+}
+
+Result<PageMap> WalReader::PageMapOf(std::span<const uint32_t> pgnos, uint32_t commit) const {
+  const uint64_t frame_size = header_.frame_size();
+  PageMap out;
+  for (size_t i = 0; i < pgnos.size(); i++) {
+    const uint64_t offset = start_ + i * frame_size;
+    if (pgnos[i] == 0)
+      return Status::Corruption("wal frame at offset " + std::to_string(offset) + " has page 0");
+    out.pages.insert_or_assign(pgnos[i], offset);
+  }
+  FinishPageMap(commit, frame_size, &out);
   return out;
 }
 

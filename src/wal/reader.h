@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <vector>
 
 #include "litestream/io.h"
@@ -63,6 +64,10 @@ class WalReader {
   // least max_bytes past start_offset(), with limited = true, so a limit cuts only at commit boundaries.
   // Each call starts again from start_offset(). Errors are I/O errors only.
   Result<PageMap> ReadPageMap(uint64_t max_bytes = 0) const;
+  // The same map from page numbers known without reading the frames (the wal-index's): pgnos[i] is the page
+  // of the frame at start_offset() + i * frame_size(), every one of them committed, the last one ending a
+  // transaction after which the database has `commit` pages. Corruption for a page number 0.
+  Result<PageMap> PageMapOf(std::span<const uint32_t> pgnos, uint32_t commit) const;
 
   // Scans the frame headers from offset 32 (salts only: no checksum, no salt check, the page data is not
   // needed) and returns the distinct salt pairs in order of first appearance. Stops after the first frame

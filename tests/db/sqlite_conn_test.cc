@@ -1,5 +1,6 @@
 // SqliteMainFile: reading a database file through SQLite's own handle on it and writing it back;
-// ShmCheckpointerLock and SyncMainFile, which act through that handle too; ReadWalIndexEnd.
+// ShmCheckpointerLock and SyncMainFile, which act through that handle too; ReadWalIndexEnd and
+// ReadWalIndexFrames.
 #include "db/sqlite_conn.h"
 
 #include <gtest/gtest.h>
@@ -217,6 +218,51 @@ TEST_F(WalIndexEndTest, UnavailableOutsideAReadTransaction) {
   EXPECT_EQ(ReadWalIndexEnd(ours_->raw()).status().code(), StatusCode::kUnavailable);
   ASSERT_TRUE(ours_->QueryInt("SELECT COUNT(1) FROM t;").ok());  // a read that ended
   EXPECT_EQ(ReadWalIndexEnd(ours_->raw()).status().code(), StatusCode::kUnavailable);
+}
+
+// ReadWalIndexFrames gives the page of every committed frame, and the WalReader turns them into the same
+// page map as its scan of the frames: from the start and from a commit inside the WAL, across the wal-index
+// regions (4062 frames in the first, 4096 in each after it), with pages written over and over.
+TEST_F(WalIndexEndTest, FramesGiveTheScansPageMap) {
+  app_->Exec(InsertBlobs(3000, 3000));
+  const uint32_t first_batch = WalFrames();
+  for (int i = 0; i < 3; i++)
+    app_->Exec(InsertBlobs(2000, 3000) + "UPDATE t SET v = zeroblob(100) WHERE id % 7 = 0;");
+  ASSERT_GT(WalFrames(), 4062u + 4096u);
+  ASSERT_NO_FATAL_FAILURE(BeginRead());
+  auto file = FileSystem::Default()->OpenRandomAccess(path_ + "-wal");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  const wal::Header header = WalHeader();
+
+  for (uint32_t first_frame : {1u, first_batch + 1}) {
+    SCOPED_TRACE("first frame " + std::to_string(first_frame));
+    auto reader = first_frame == 1
+                      ? wal::WalReader::Open(file->get())
+                      : wal::WalReader::OpenAt(
+                            file->get(), 32 + uint64_t{first_frame - 1} * header.frame_size(), header.salts);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto scanned = reader->ReadPageMap();
+    ASSERT_TRUE(scanned.ok()) << scanned.status().ToString();
+    auto frames = ReadWalIndexFrames(ours_->raw(), first_frame, UINT32_MAX);
+    ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+    EXPECT_EQ(frames->pgnos.size(), WalFrames() + 1 - first_frame);
+    EXPECT_EQ(frames->salts, header.salts);
+    EXPECT_EQ(frames->page_size, header.page_size);
+    EXPECT_EQ(frames->db_pages, scanned->commit);
+    auto indexed = reader->PageMapOf(frames->pgnos, frames->db_pages);
+    ASSERT_TRUE(indexed.ok()) << indexed.status().ToString();
+    EXPECT_EQ(indexed->pages, scanned->pages);
+    EXPECT_EQ(indexed->commit, scanned->commit);
+    EXPECT_EQ(indexed->max_offset, scanned->max_offset);
+  }
+
+  // Past the end, or more frames than the caller would take: Unavailable (the caller scans instead).
+  EXPECT_EQ(ReadWalIndexFrames(ours_->raw(), WalFrames() + 2, UINT32_MAX).status().code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(ReadWalIndexFrames(ours_->raw(), 1, WalFrames() - 1).status().code(), StatusCode::kUnavailable);
+  auto none = ReadWalIndexFrames(ours_->raw(), WalFrames() + 1, 0);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->pgnos.empty());
 }
 
 }  // namespace

@@ -105,6 +105,30 @@ TEST_F(StoreTest, EachWriteAfterAQuietSpellIsSyncedWithoutWaitingForThePoll) {
   ASSERT_TRUE(store.Close().ok());
 }
 
+// SQLite writes a big transaction's pages to the WAL as its cache fills, before the commit: the sync those
+// writes wake finds no commit, and the commit is synced as soon as it comes, not a sync spacing later.
+TEST_F(StoreTest, ATransactionWritingPagesBeforeItsCommitIsSyncedAtItsCommit) {
+  AppDb app(db_path_);
+  auto owned = NewStore(app);
+  Store& store = *owned;
+  DbEntry entry = Entry();
+  entry.monitor_interval = 30s;  // syncs are spaced by a tenth of it: 3 s
+  ASSERT_TRUE(store.Open({entry}).ok());
+  auto local_txid = [&] { return store.Statuses().at(0).local_txid; };
+  ASSERT_TRUE(WaitFor([&] { return local_txid() > 0; }, 8s));
+  std::this_thread::sleep_for(3200ms);  // past the first sync's spacing
+  const TXID before = local_txid();
+  const auto wal_size = [&] { return std::filesystem::file_size(db_path_ + "-wal"); };
+  const auto wal_before = wal_size();
+  app.Exec("PRAGMA cache_size = 10; BEGIN; " + InsertBlobs(200, 3000));
+  EXPECT_GT(wal_size(), wal_before);   // pages written, not committed
+  std::this_thread::sleep_for(200ms);  // the sync those writes woke has run
+  EXPECT_EQ(local_txid(), before);
+  app.Exec("COMMIT;");
+  EXPECT_TRUE(WaitFor([&] { return local_txid() > before; }, 2s)) << "the commit waited for the spacing";
+  ASSERT_TRUE(store.Close().ok());
+}
+
 TEST_F(StoreTest, CompactionSnapshotAndRestoreAtEveryTxid) {
   AppDb app(db_path_);
   auto owned = NewStore(app);
