@@ -1332,11 +1332,10 @@ Result<bool> Database::WriteL0Locked(const VerifyResult& verified, int64_t max_b
 Result<wal::PageMap> Database::ReadPageMapLocked(const wal::WalReader& reader, const wal::Header& wal_header,
                                                  int64_t max_bytes, bool* from_wal_index) {
   *from_wal_index = false;
-  if (trust_wal_index_ && read_tx_open_ && reader_->is_open()) {
+  if (trust_wal_index_ && reader_->is_open()) {  // ReadWalIndexFrames needs its read transaction
     const uint64_t frame_size = reader.frame_size();
     const uint64_t first_frame = (reader.start_offset() - kWalHeaderSize) / frame_size + 1;
-    const uint64_t max_frames =
-        max_bytes > 0 ? static_cast<uint64_t>(max_bytes) / frame_size : uint64_t{UINT32_MAX};
+    const uint64_t max_frames = max_bytes > 0 ? static_cast<uint64_t>(max_bytes) / frame_size : UINT32_MAX;
     auto frames = ReadWalIndexFrames(reader_->raw(), static_cast<uint32_t>(first_frame),
                                      static_cast<uint32_t>(std::min<uint64_t>(max_frames, UINT32_MAX)));
     if (frames.ok() && frames->salts == reader.salts() && frames->salts == wal_header.salts &&
@@ -1429,13 +1428,13 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   const size_t frame_size = kWalFrameHeaderSize + ps;
   const std::string wal = wal_path();
   // Every WAL frame encoded must be the page the map says, of this WAL generation.
+  const wal::Salts salts{header.wal_salt1, header.wal_salt2};
   auto check_frames = [&](const uint8_t* frames, uint32_t pgno, size_t count, uint64_t offset) -> Status {
     for (size_t i = 0; i < count; i++) {
-      const uint8_t* h = frames + i * frame_size;
-      if (ReadBE32(h) != pgno + i || ReadBE32(h + 8) != header.wal_salt1 ||
-          ReadBE32(h + 12) != header.wal_salt2) {
+      const wal::FrameHeader fh = wal::DecodeFrameHeader(frames + i * frame_size);
+      if (fh.pgno != pgno + i || fh.salts != salts) {
         return Status::Corruption(wal + ": frame at offset " + std::to_string(offset + i * frame_size) +
-                                  " holds page " + std::to_string(ReadBE32(h)) + ", want page " +
+                                  " holds page " + std::to_string(fh.pgno) + ", want page " +
                                   std::to_string(pgno + i) + " of this wal generation");
       }
     }
@@ -1496,7 +1495,7 @@ Status Database::WriteL0Pages(Writer& out, const ltx::Header& header, RandomAcce
   auto encode_run = [&](RandomAccessReader& file, const std::string& path, uint64_t offset, size_t stride,
                         size_t skip, uint32_t pgno, size_t count) -> Status {
     LS_RETURN_IF_ERROR(ReadAtFull(file, offset, run.data(), count * stride, path));
-    if (skip != 0) LS_RETURN_IF_ERROR(check_frames(run.data(), pgno, count, offset));
+    if (skip != 0) LS_RETURN_IF_ERROR(check_frames(run.data(), pgno, count, offset));  // WAL frames
     for (size_t i = 0; i < count; i++) {
       LS_RETURN_IF_ERROR(enc.EncodePage(pgno + static_cast<uint32_t>(i), run.data() + i * stride + skip));
     }

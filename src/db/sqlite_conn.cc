@@ -172,7 +172,7 @@ struct WalIndexHeader {
   wal::Salts salts;
 };
 
-// Region `index` of the wal-index of a connection in a read transaction; nullptr if it does not exist.
+// Region `index` of the wal-index of a connection in a read transaction; Unavailable if it does not exist.
 // Only a connection in a read transaction surely has the wal-index mapped already; for any other, xShmMap
 // would open shared memory that SQLite never closes (in exclusive locking mode it keeps the wal-index in
 // its heap).
@@ -184,8 +184,9 @@ Result<const volatile uint8_t*> MapWalIndexRegion(sqlite3* db, int index) {
   }
   volatile void* region = nullptr;
   int rc = file->pMethods->xShmMap(file, index, kWalIndexRegionSize, 0, &region);
-  if (rc != SQLITE_OK)
+  if (rc != SQLITE_OK || region == nullptr) {
     return Status::Unavailable("wal-index region " + std::to_string(index) + " not mapped");
+  }
   return static_cast<const volatile uint8_t*>(region);
 }
 
@@ -218,7 +219,6 @@ Status ReadWalIndexHeader(const volatile uint8_t* shm, WalIndexHeader* header) {
 
 Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
   LS_ASSIGN_OR_RETURN(const volatile uint8_t* shm, MapWalIndexRegion(db, 0));
-  if (shm == nullptr) return Status::Unavailable("wal-index not mapped");
   WalIndexHeader header;
   LS_RETURN_IF_ERROR(ReadWalIndexHeader(shm, &header));
   WalIndexEnd end;
@@ -234,7 +234,6 @@ Result<WalIndexEnd> ReadWalIndexEnd(sqlite3* db) {
 
 Result<WalIndexFrames> ReadWalIndexFrames(sqlite3* db, uint32_t first_frame, uint32_t max_frames) {
   LS_ASSIGN_OR_RETURN(const volatile uint8_t* region_zero, MapWalIndexRegion(db, 0));
-  if (region_zero == nullptr) return Status::Unavailable("wal-index not mapped");
   WalIndexHeader header;
   LS_RETURN_IF_ERROR(ReadWalIndexHeader(region_zero, &header));
   if (header.version != kWalIndexVersion) {
@@ -264,8 +263,6 @@ Result<WalIndexFrames> ReadWalIndexFrames(sqlite3* db, uint32_t first_frame, uin
     }
     if (index != mapped_index) {
       LS_ASSIGN_OR_RETURN(region, MapWalIndexRegion(db, index));
-      if (region == nullptr)
-        return Status::Unavailable("wal-index region " + std::to_string(index) + " missing");
       mapped_index = index;
     }
     uint8_t pgno[4];

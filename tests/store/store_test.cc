@@ -57,6 +57,17 @@ class StoreTest : public ::testing::Test {
     return std::make_unique<Store>(options, Logger());
   }
 
+  // A store polling every monitor_interval (syncs are spaced by a tenth of it), opened on the application's
+  // table; returns once its first sync is done.
+  std::unique_ptr<Store> OpenStore(AppDb& app, std::chrono::milliseconds monitor_interval) {
+    auto store = NewStore(app);
+    DbEntry entry = Entry();
+    entry.monitor_interval = monitor_interval;
+    EXPECT_TRUE(store->Open({entry}).ok());
+    EXPECT_TRUE(WaitFor([&] { return store->Statuses().at(0).local_txid > 0; }, 8s));
+    return store;
+  }
+
   std::string dir_, db_path_, replica_dir_;
   std::shared_ptr<FileStorageClient> client_;
 };
@@ -89,13 +100,9 @@ TEST_F(StoreTest, ReplicatesLiveWritesPromptly) {
 // spell is synced at once, so the WAL watch is re-armed after every sync.
 TEST_F(StoreTest, EachWriteAfterAQuietSpellIsSyncedWithoutWaitingForThePoll) {
   AppDb app(db_path_);
-  auto owned = NewStore(app);
+  auto owned = OpenStore(app, 10s);  // syncs spaced 1 s apart
   Store& store = *owned;
-  DbEntry entry = Entry();
-  entry.monitor_interval = 10s;  // syncs are spaced by a tenth of it: 1 s
-  ASSERT_TRUE(store.Open({entry}).ok());
   auto local_txid = [&] { return store.Statuses().at(0).local_txid; };
-  ASSERT_TRUE(WaitFor([&] { return local_txid() > 0; }, 8s));
   for (int round = 0; round < 3; round++) {
     std::this_thread::sleep_for(1200ms);  // past the sync spacing
     const TXID before = local_txid();
@@ -109,13 +116,9 @@ TEST_F(StoreTest, EachWriteAfterAQuietSpellIsSyncedWithoutWaitingForThePoll) {
 // writes wake finds no commit, and the commit is synced as soon as it comes, not a sync spacing later.
 TEST_F(StoreTest, ATransactionWritingPagesBeforeItsCommitIsSyncedAtItsCommit) {
   AppDb app(db_path_);
-  auto owned = NewStore(app);
+  auto owned = OpenStore(app, 30s);  // syncs spaced 3 s apart
   Store& store = *owned;
-  DbEntry entry = Entry();
-  entry.monitor_interval = 30s;  // syncs are spaced by a tenth of it: 3 s
-  ASSERT_TRUE(store.Open({entry}).ok());
   auto local_txid = [&] { return store.Statuses().at(0).local_txid; };
-  ASSERT_TRUE(WaitFor([&] { return local_txid() > 0; }, 8s));
   std::this_thread::sleep_for(3200ms);  // past the first sync's spacing
   const TXID before = local_txid();
   const auto wal_size = [&] { return std::filesystem::file_size(db_path_ + "-wal"); };
